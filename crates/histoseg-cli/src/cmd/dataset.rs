@@ -1,0 +1,499 @@
+//! `histoseg dataset`: build the paper's datasets (Tables 2 and 3) from BreCaHAD-style data or
+//! other nuclei datasets, summarise a built one, and compare sample counts with the paper.
+//!
+//! - `build`: read a folder (`--layout`), optionally preprocess, make square, cut by a scheme,
+//!   optionally drop empty samples, split by source image and write `images/`, `masks/` and
+//!   `dataset.json`.
+//! - `stats`: samples per split and the share of empty ones, from `dataset.json`.
+//! - `table`: the sample counts of the paper's nine variants side by side with the paper's.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use histoseg_core::dataset::layout::{self, Layout, ReadOptions};
+use histoseg_core::dataset::manifest::{MANIFEST_VERSION, Manifest, SampleRecord};
+use histoseg_core::dataset::points::DEFAULT_RADIUS_PX;
+use histoseg_core::dataset::split::{Split, patch_split_leak, split_groups};
+use histoseg_core::dataset::square::{self, SquareMode};
+use histoseg_core::dataset::tiling::{self, Scheme};
+use histoseg_core::dataset::{PrepareOptions, cut, prepare};
+
+/// Arguments of `histoseg dataset`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: DatasetCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DatasetCommand {
+    /// Build a dataset: images, masks and dataset.json.
+    Build(BuildArgs),
+    /// Samples per split and the share of empty samples of a built dataset.
+    Stats(StatsArgs),
+    /// Sample counts of the paper's nine variants (Table 2) next to the paper's.
+    Table(TableArgs),
+}
+
+/// The layouts, for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LayoutArg {
+    /// images/ + groundTruth/*.json (normalised nucleus points per class).
+    Brecahad,
+    /// Slide_NN/*.png + GT_NN/*.png masks; split by slide.
+    Tnbc,
+    /// Tissue_Images/*.tif + Binary_masks/*.png.
+    Monuseg,
+    /// images/ + masks/ with matching names.
+    Folder,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Layout {
+        match l {
+            LayoutArg::Brecahad => Layout::Brecahad,
+            LayoutArg::Tnbc => Layout::Tnbc,
+            LayoutArg::Monuseg => Layout::Monuseg,
+            LayoutArg::Folder => Layout::Folder,
+        }
+    }
+}
+
+fn parse_scheme(s: &str) -> Result<Scheme, String> {
+    s.parse().map_err(|e: histoseg_core::Error| e.to_string())
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a fraction in [0, 1]"))
+    }
+}
+
+/// Options shared by `build` and `table`: where the data is and how masks and squares are
+/// made.
+#[derive(Debug, clap::Args)]
+struct SourceArgs {
+    /// The dataset folder.
+    dir: PathBuf,
+    /// How the folder is organised.
+    #[arg(long, value_enum)]
+    layout: LayoutArg,
+    /// BreCaHAD classes drawn into the masks (the paper: tumor and non_tumor).
+    #[arg(long, value_delimiter = ',', default_values = ["tumor", "non_tumor"])]
+    classes: Vec<String>,
+    /// Radius in source pixels of the disk drawn around each annotated point (16: the disk
+    /// inscribed in BreCaHAD's median nucleus box, 37x36 px, less a margin).
+    #[arg(long, default_value_t = DEFAULT_RADIUS_PX)]
+    radius: f32,
+    /// Make images N x N (default: 1024 for brecahad, as the paper did; none otherwise).
+    #[arg(long, value_name = "N")]
+    square: Option<u32>,
+    /// Keep the images' size (no square step, even for brecahad).
+    #[arg(long, conflicts_with = "square")]
+    no_square: bool,
+    /// Square by a centre crop instead of resizing the whole image.
+    #[arg(long)]
+    crop: bool,
+    /// Fraction of source images (TNBC: slides) for training.
+    #[arg(long, default_value_t = 0.8, value_parser = parse_fraction)]
+    split: f64,
+    /// Seed of the split.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl SourceArgs {
+    fn layout(&self) -> Layout {
+        self.layout.into()
+    }
+
+    fn square(&self) -> Option<(u32, SquareMode)> {
+        let mode = if self.crop {
+            SquareMode::CentreCrop
+        } else {
+            SquareMode::Resize
+        };
+        if self.no_square {
+            return None;
+        }
+        match (self.square, self.layout) {
+            (Some(n), _) => Some((n, mode)),
+            (None, LayoutArg::Brecahad) => Some((1024, mode)),
+            (None, _) => None,
+        }
+    }
+
+    fn read_options(&self) -> anyhow::Result<ReadOptions> {
+        if !(self.radius.is_finite() && self.radius >= 0.0) {
+            bail!(
+                "--radius {} is not a non-negative number of pixels",
+                self.radius
+            );
+        }
+        Ok(ReadOptions {
+            classes: self.classes.clone(),
+            radius_px: self.radius,
+        })
+    }
+
+    /// Scans the folder, printing its warnings, and fails when nothing is usable.
+    fn scan(&self) -> anyhow::Result<layout::Scan> {
+        let scan = layout::scan(self.layout(), &self.dir)
+            .with_context(|| format!("cannot read the {} dataset", self.layout()))?;
+        for w in &scan.warnings {
+            eprintln!("warning: {w}");
+        }
+        if scan.items.is_empty() {
+            bail!("{}: no image with an annotation found", self.dir.display());
+        }
+        Ok(scan)
+    }
+}
+
+/// Arguments of `histoseg dataset build`.
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Tiling scheme: original, grid2 (the paper's "1/4"), 512p256s, 256p128s, 128p64s or any
+    /// NpMs (patch N, stride M).
+    #[arg(long, value_parser = parse_scheme)]
+    scheme: Scheme,
+    /// Leave out samples whose mask is empty (the paper's "zero" variants).
+    #[arg(long)]
+    drop_empty: bool,
+    /// Run the preprocessing chain (Gaussian 5x5, sharpen 3x3, median 3x3) first.
+    #[arg(long)]
+    prep: bool,
+    /// Output folder (created; must not hold a dataset.json unless --force).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Overwrite a dataset already in the output folder.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Arguments of `histoseg dataset stats`.
+#[derive(Debug, clap::Args)]
+struct StatsArgs {
+    /// A built dataset folder (or its dataset.json).
+    dataset: PathBuf,
+}
+
+/// Arguments of `histoseg dataset table`.
+#[derive(Debug, clap::Args)]
+struct TableArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Runs a `dataset` subcommand.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        DatasetCommand::Build(a) => build(a),
+        DatasetCommand::Stats(a) => stats(a),
+        DatasetCommand::Table(a) => table(a),
+    }
+}
+
+fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let src = &args.source;
+    let opts = src.read_options()?;
+    let scan = src.scan()?;
+    let manifest_path = args.out.join("dataset.json");
+    if manifest_path.exists() && !args.force {
+        bail!(
+            "{} already exists (use --force to overwrite)",
+            manifest_path.display()
+        );
+    }
+    for sub in ["images", "masks"] {
+        let d = args.out.join(sub);
+        std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let groups: Vec<String> = scan.items.iter().map(|i| i.group.clone()).collect();
+    let sides = split_groups(&groups, src.split, src.seed)?;
+    let prep = PrepareOptions {
+        prep: args.prep,
+        square: src.square(),
+    };
+
+    let bar = crate::progress::bar(scan.items.len() as u64, "build", args.quiet);
+    let mut samples = Vec::new();
+    for item in &scan.items {
+        bar.set_message(item.name.clone());
+        let (image, mask) = item.read(&opts)?;
+        let (image, mask) =
+            prepare(&image, &mask, prep).with_context(|| item.image.display().to_string())?;
+        let patches = cut(&image, &mask, args.scheme, args.drop_empty)
+            .with_context(|| format!("{}: scheme {}", item.image.display(), args.scheme))?;
+        let split = sides.get(&item.group).copied().unwrap_or(Split::Train);
+        for p in patches {
+            let r = p.rect;
+            let stem = format!("{}__x{}_y{}_{}x{}", item.name, r.x, r.y, r.w, r.h);
+            let rel_image = format!("images/{stem}.png");
+            let rel_mask = format!("masks/{stem}.png");
+            let path = args.out.join(&rel_image);
+            p.image
+                .save(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = args.out.join(&rel_mask);
+            p.mask
+                .save(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            samples.push(SampleRecord {
+                image: rel_image,
+                mask: rel_mask,
+                source: item.name.clone(),
+                group: item.group.clone(),
+                rect: r,
+                split,
+                empty: p.empty,
+            });
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    let rects: Vec<(String, _)> = samples.iter().map(|s| (s.source.clone(), s.rect)).collect();
+    let leak = patch_split_leak(&rects, src.split, src.seed)?;
+    let square = src.square();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        layout: src.layout().to_string(),
+        source_dir: src.dir.display().to_string(),
+        scheme: args.scheme,
+        drop_empty: args.drop_empty,
+        prep: args.prep,
+        square: square.map(|(n, _)| n),
+        square_mode: square.map(|(_, m)| m).unwrap_or_default(),
+        classes: if src.layout() == Layout::Brecahad {
+            src.classes.clone()
+        } else {
+            Vec::new()
+        },
+        radius_px: src.radius,
+        train_fraction: src.split,
+        seed: src.seed,
+        warnings: scan.warnings.clone(),
+        patch_split_leak: leak,
+        samples,
+    };
+    let json = serde_json::to_string_pretty(&manifest)?;
+    std::fs::write(&manifest_path, json)
+        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+
+    let st = manifest.stats();
+    let (train, test) = (st[&Split::Train], st[&Split::Test]);
+    println!(
+        "{}: {} samples ({} train from {} images, {} test from {} images), scheme {}{}{}",
+        args.out.display(),
+        train.samples + test.samples,
+        train.samples,
+        train.sources,
+        test.samples,
+        test.sources,
+        args.scheme,
+        if args.drop_empty {
+            ", empty dropped"
+        } else {
+            ""
+        },
+        if args.prep { ", preprocessed" } else { "" },
+    );
+    print_leak(&manifest);
+    if !scan.warnings.is_empty() {
+        println!(
+            "{} file(s) skipped, listed in dataset.json and above",
+            scan.warnings.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_leak(m: &Manifest) {
+    let l = m.patch_split_leak;
+    println!(
+        "a random split over patches (the paper's) would leak: {} of {} test patches overlap a \
+         training patch of the same image; {} share their image with training (here: 0, split by {})",
+        l.overlapping_train,
+        l.test_patches,
+        l.same_image_as_train,
+        if m.layout == "tnbc" { "slide" } else { "image" },
+    );
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    let path = if args.dataset.is_dir() {
+        args.dataset.join("dataset.json")
+    } else {
+        args.dataset.clone()
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a histoseg dataset.json", path.display()))?;
+    let root = path.parent().unwrap_or(Path::new("."));
+    let st = m.stats();
+    println!(
+        "{} ({}, {}{}{}{})",
+        root.display(),
+        m.layout,
+        m.scheme,
+        if m.drop_empty { ", empty dropped" } else { "" },
+        if m.prep { ", preprocessed" } else { "" },
+        m.square
+            .map(|n| format!(", square {n}"))
+            .unwrap_or_default(),
+    );
+    println!(
+        "{:<6} {:>8} {:>7} {:>8} {:>7} {:>7}",
+        "split", "samples", "empty", "empty %", "images", "groups"
+    );
+    let mut total = histoseg_core::dataset::manifest::SideStats::default();
+    for (side, s) in &st {
+        println!(
+            "{:<6} {:>8} {:>7} {:>8.1} {:>7} {:>7}",
+            side.to_string(),
+            s.samples,
+            s.empty,
+            100.0 * s.empty_share(),
+            s.sources,
+            s.groups
+        );
+        total.samples += s.samples;
+        total.empty += s.empty;
+        total.sources += s.sources;
+        total.groups += s.groups;
+    }
+    println!(
+        "{:<6} {:>8} {:>7} {:>8.1} {:>7} {:>7}",
+        "all",
+        total.samples,
+        total.empty,
+        100.0 * total.empty_share(),
+        total.sources,
+        total.groups
+    );
+    print_leak(&m);
+    let missing = m
+        .samples
+        .iter()
+        .flat_map(|s| [&s.image, &s.mask])
+        .filter(|f| !root.join(f).is_file())
+        .count();
+    if missing > 0 {
+        println!("warning: {missing} file(s) listed in dataset.json are missing");
+    }
+    if !m.warnings.is_empty() {
+        println!(
+            "{} source file(s) were skipped when building:",
+            m.warnings.len()
+        );
+        for w in &m.warnings {
+            println!("  {w}");
+        }
+    }
+    Ok(())
+}
+
+/// The paper's Table 2 sample counts, one per variant of [`VARIANTS`].
+///
+/// Not filled in: the paper's table could not be consulted while this was written, and numbers
+/// are never made up, so the column prints `n/a`. Put the published counts here (in the order
+/// of [`VARIANTS`]) to compare.
+const PAPER_TABLE_2: [Option<usize>; 9] = [None; 9];
+
+/// The paper's nine variants: the whole image, then each of four schemes with all samples and
+/// with empty ones dropped ("zero").
+const VARIANTS: [(usize, bool); 9] = [
+    (0, false),
+    (1, false),
+    (1, true),
+    (2, false),
+    (2, true),
+    (3, false),
+    (3, true),
+    (4, false),
+    (4, true),
+];
+
+fn table(args: TableArgs) -> anyhow::Result<()> {
+    let src = &args.source;
+    let opts = src.read_options()?;
+    let scan = src.scan()?;
+    let groups: Vec<String> = scan.items.iter().map(|i| i.group.clone()).collect();
+    let sides = split_groups(&groups, src.split, src.seed)?;
+    let square = src.square();
+
+    // counts[scheme] = (all train, all test, non-empty train, non-empty test)
+    let mut counts = [[0usize; 4]; 5];
+    let bar = crate::progress::bar(scan.items.len() as u64, "count", args.quiet);
+    for item in &scan.items {
+        bar.set_message(item.name.clone());
+        let mask = item.read_mask(&opts)?;
+        let mask = match square {
+            Some((n, mode)) => square::square_mask(&mask, n, mode)?,
+            None => mask,
+        };
+        let test = usize::from(sides.get(&item.group) == Some(&Split::Test));
+        for (i, scheme) in Scheme::PAPER.iter().enumerate() {
+            let plan = tiling::plan(&mask, *scheme, false)
+                .with_context(|| format!("{}: scheme {scheme}", item.image.display()))?;
+            counts[i][test] += plan.len();
+            counts[i][2 + test] += plan.iter().filter(|p| !p.empty).count();
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    println!(
+        "{} images from {} ({}), square {}, split {} by {} (seed {})",
+        scan.items.len(),
+        src.dir.display(),
+        src.layout(),
+        square
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_else(|| "none".into()),
+        src.split,
+        if src.layout() == Layout::Tnbc {
+            "slide"
+        } else {
+            "image"
+        },
+        src.seed,
+    );
+    println!(
+        "{:<15} {:>8} {:>8} {:>8} {:>8}",
+        "variant", "samples", "train", "test", "paper"
+    );
+    for ((scheme_i, zero), paper) in VARIANTS.iter().zip(PAPER_TABLE_2) {
+        let c = counts[*scheme_i];
+        let (train, test) = if *zero { (c[2], c[3]) } else { (c[0], c[1]) };
+        let name = format!(
+            "{}{}",
+            Scheme::PAPER[*scheme_i],
+            if *zero { " zero" } else { "" }
+        );
+        println!(
+            "{:<15} {:>8} {:>8} {:>8} {:>8}",
+            name,
+            train + test,
+            train,
+            test,
+            paper.map(|p| p.to_string()).unwrap_or_else(|| "n/a".into())
+        );
+    }
+    println!("paper: n/a = the paper's Table 2 counts are not recorded in this tool");
+    Ok(())
+}

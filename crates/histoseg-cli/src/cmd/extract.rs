@@ -1,0 +1,232 @@
+//! `histoseg extract`: tissue fragments of slides, named with their level-0 coordinates.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use histoseg_core::extract::{plan_fragments, read_fragment, scale_rect};
+use histoseg_core::fragment::{Fragment, NameStyle};
+use histoseg_core::rect::Rect;
+use histoseg_core::regions::{RegionParams, Threshold, detect_regions};
+use histoseg_core::slide::Slide;
+use image::{Rgb, RgbImage, codecs::jpeg::JpegEncoder};
+use serde::Serialize;
+
+use crate::progress;
+
+/// Arguments of `histoseg extract`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Slides (SVS, TIFF, BigTIFF, OME-TIFF) or plain images.
+    #[arg(required = true)]
+    slides: Vec<PathBuf>,
+    /// Output folder (created if missing).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Long side of the overview that tissue is detected on, in pixels.
+    #[arg(long, default_value_t = 2048)]
+    max_side: u32,
+    /// Downsample of the fragment images (default: the overview's, 1 = full resolution).
+    #[arg(long)]
+    downsample: Option<f64>,
+    /// `otsu`, or a fixed level 0-255 below which the channel counts as tissue.
+    #[arg(long, default_value = "otsu", value_parser = parse_threshold)]
+    threshold: Threshold,
+    /// Boxes at most this many overview pixels apart merge.
+    #[arg(long, default_value_t = RegionParams::default().gap)]
+    gap: u32,
+    /// Regions smaller than this many overview pixels are dropped.
+    #[arg(long, default_value_t = RegionParams::default().min_area)]
+    min_area: u64,
+    /// Regions with a smaller share of tissue pixels are dropped (0-1).
+    #[arg(long, default_value_t = 0.0)]
+    min_tissue: f64,
+    /// Fragments larger than this many pixels on a side are split into tiles.
+    #[arg(long, default_value_t = 4096)]
+    max_fragment: u32,
+    /// JPEG quality of the fragments (1-100).
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// How fragment file names carry their coordinates.
+    #[arg(long, value_enum, default_value = "qupath")]
+    names: Names,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// File-name styles, as the CLI spells them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Names {
+    /// `{stem} [d=4,x=..,y=..,w=..,h=..].jpg`
+    Qupath,
+    /// `{stem}__d4_x.._y.._w.._h...jpg`
+    Safe,
+}
+
+fn parse_threshold(text: &str) -> Result<Threshold, String> {
+    if text.eq_ignore_ascii_case("otsu") {
+        return Ok(Threshold::Otsu);
+    }
+    text.parse::<u8>()
+        .map(Threshold::Fixed)
+        .map_err(|_| format!("expected 'otsu' or a level 0-255, got '{text}'"))
+}
+
+/// What `manifest.json` records: every slide and every fragment, in level-0 pixels.
+#[derive(Debug, Serialize)]
+struct Manifest {
+    slides: Vec<SlideEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct SlideEntry {
+    slide: PathBuf,
+    width: u32,
+    height: u32,
+    overview: String,
+    regions_image: String,
+    regions: Vec<Rect>,
+    fragments: Vec<FragmentEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct FragmentEntry {
+    file: String,
+    #[serde(flatten)]
+    fragment: Fragment,
+}
+
+/// Detects tissue on each slide's overview, writes the fragments, the overview, the overview
+/// with the regions drawn and `manifest.json`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let params = RegionParams {
+        threshold: args.threshold,
+        gap: args.gap,
+        min_area: args.min_area,
+        min_tissue_fraction: args.min_tissue,
+        ..RegionParams::default()
+    };
+    let slides_bar = progress::bar(args.slides.len() as u64, "slides", args.quiet);
+    let mut manifest = Manifest { slides: Vec::new() };
+    for path in &args.slides {
+        slides_bar.set_message(path.display().to_string());
+        // Errors from the slide reader already name the file.
+        let entry = extract_slide(path, &args, &params)?;
+        manifest.slides.push(entry);
+        slides_bar.inc(1);
+    }
+    slides_bar.finish_and_clear();
+    let manifest_path = args.output.join("manifest.json");
+    fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)?)
+        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    let fragments: usize = manifest.slides.iter().map(|s| s.fragments.len()).sum();
+    let regions: usize = manifest.slides.iter().map(|s| s.regions.len()).sum();
+    println!(
+        "{} slide(s), {regions} tissue region(s), {fragments} fragment(s) written to {}",
+        manifest.slides.len(),
+        args.output.display()
+    );
+    Ok(())
+}
+
+fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Result<SlideEntry> {
+    let mut slide = Slide::open_path(path)?;
+    let (width, height) = slide
+        .level_dimensions(0)
+        .context("the slide has no image")?;
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "slide".into(), |s| s.to_string_lossy());
+    let overview = slide.overview(args.max_side)?;
+    let stages = detect_regions(&overview, params)?;
+    let overview_downsample = f64::from(width) / f64::from(overview.width().max(1));
+    let downsample = args.downsample.unwrap_or(overview_downsample);
+    anyhow::ensure!(
+        downsample.is_finite() && downsample > 0.0,
+        "--downsample must be a positive number, got {downsample}"
+    );
+
+    let overview_name = format!("{stem}.overview.jpg");
+    let regions_name = format!("{stem}.regions.jpg");
+    write_jpeg(&overview, &args.output.join(&overview_name), args.quality)?;
+    write_jpeg(
+        &draw_boxes(&overview, &stages.regions),
+        &args.output.join(&regions_name),
+        args.quality,
+    )?;
+
+    let mut plan = Vec::new();
+    for region in &stages.regions {
+        let level0 = scale_rect(*region, overview.dimensions(), (width, height));
+        plan.extend(plan_fragments(
+            &stem,
+            level0,
+            downsample,
+            args.max_fragment,
+        )?);
+    }
+    let style = match args.names {
+        Names::Qupath => NameStyle::Qupath,
+        Names::Safe => NameStyle::Safe,
+    };
+    let bar = progress::bar(plan.len() as u64, "fragments", args.quiet);
+    let mut fragments = Vec::with_capacity(plan.len());
+    for fragment in plan {
+        let pixels = read_fragment(&mut slide, &fragment)?;
+        let file = fragment.file_name(style, "jpg");
+        write_jpeg(&pixels, &args.output.join(&file), args.quality)?;
+        fragments.push(FragmentEntry { file, fragment });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(SlideEntry {
+        slide: path.to_owned(),
+        width,
+        height,
+        overview: overview_name,
+        regions_image: regions_name,
+        regions: stages
+            .regions
+            .iter()
+            .map(|r| scale_rect(*r, overview.dimensions(), (width, height)))
+            .collect(),
+        fragments,
+    })
+}
+
+fn write_jpeg(image: &RgbImage, path: &Path, quality: u8) -> anyhow::Result<()> {
+    let file =
+        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    JpegEncoder::new_with_quality(&mut writer, quality)
+        .encode_image(image)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The overview with each box outlined in green, 2 px wide.
+fn draw_boxes(overview: &RgbImage, boxes: &[Rect]) -> RgbImage {
+    let mut out = overview.clone();
+    let (w, h) = out.dimensions();
+    for r in boxes {
+        for (x, y) in outline(r, 2) {
+            if x < w && y < h {
+                out.put_pixel(x, y, Rgb([0, 200, 0]));
+            }
+        }
+    }
+    out
+}
+
+/// Pixels of a `thickness` wide frame just inside `r`.
+fn outline(r: &Rect, thickness: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let t = thickness.min(r.w).min(r.h);
+    (r.y..r.y + r.h).flat_map(move |y| {
+        (r.x..r.x + r.w).filter_map(move |x| {
+            let edge = x < r.x + t || x >= r.x + r.w - t || y < r.y + t || y >= r.y + r.h - t;
+            edge.then_some((x, y))
+        })
+    })
+}

@@ -1,0 +1,52 @@
+//! `histoseg`: the command-line face of the histoseg toolkit.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// Breast-cancer histopathology toolkit: slides, fragments, nuclei segmentation.
+#[derive(Debug, Parser)]
+#[command(name = "histoseg", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the paper's preprocessing chain (Gaussian 5x5, sharpen 3x3, median 3x3) on an image.
+    Preprocess(cmd::preprocess::Args),
+    /// Pixel Dice and IoU between a predicted and a ground-truth mask.
+    Metrics(cmd::metrics::Args),
+    /// Levels, sizes, downsamples, tile size, microns per pixel and associated images of a slide.
+    Info(cmd::info::Args),
+    /// Write a reduced picture of a whole slide, read tile by tile from the smallest level that serves.
+    Overview(cmd::overview::Args),
+    /// Find the tissue on slides and save each fragment with its slide coordinates in its name.
+    Extract(cmd::extract::Args),
+    /// Build the paper's datasets (schemes, drop-empty, preprocessing, split by image), and
+    /// summarise or tabulate them.
+    Dataset(cmd::dataset::Args),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Preprocess(args) => cmd::preprocess::run(args),
+        Command::Metrics(args) => cmd::metrics::run(args),
+        Command::Info(args) => cmd::info::run(args),
+        Command::Overview(args) => cmd::overview::run(args),
+        Command::Dataset(args) => cmd::dataset::run(args),
+        Command::Extract(args) => cmd::extract::run(args),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The paper's data preparation: from a folder of images and annotations to square images cut
+//! into samples, split by source image, with D4 augmentation for training.
+//!
+//! The steps, each in its own module:
+//! 1. [`layout`]: find the image/annotation pairs of a BreCaHAD, TNBC, MoNuSeg or plain folder
+//!    and read them as an RGB image and a 0/255 mask ([`points`] draws point annotations as
+//!    disks).
+//! 2. [`prepare`]: optionally run the paper's preprocessing chain
+//!    ([`crate::filters::preprocess_u8`]) at the source resolution, then make the pair square
+//!    ([`square`]; BreCaHAD's 1360x1024 becomes 1024x1024 as in the paper).
+//! 3. [`cut`]: cut the pair into samples by a [`tiling::Scheme`] (`original`, `grid2`,
+//!    `512p256s`, `256p128s`, `128p64s`, any `NpMs`), optionally dropping samples whose mask is
+//!    empty (the paper's "zero" variants).
+//! 4. [`split`]: assign whole source images (TNBC: slides) to train or test with a seed, and
+//!    measure what a split over patches would have leaked.
+//! 5. [`augment`]: the eight D4 symmetries, applied on the fly to image and mask alike.
+//!
+//! [`manifest`] describes a built dataset (`dataset.json`) and summarises it.
+
+pub mod augment;
+pub mod layout;
+pub mod manifest;
+pub mod points;
+pub mod rng;
+pub mod split;
+pub mod square;
+pub mod tiling;
+
+use image::{GrayImage, RgbImage};
+
+use crate::rect::Rect;
+use crate::{Error, Result};
+use square::SquareMode;
+use tiling::Scheme;
+
+/// What happens to a whole image before it is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrepareOptions {
+    /// Run the preprocessing chain (Gaussian 5x5, sharpen 3x3, median 3x3) on the image.
+    pub prep: bool,
+    /// Make the pair `side x side` this way; `None` keeps the size.
+    pub square: Option<(u32, SquareMode)>,
+}
+
+/// Preprocesses (if asked) and squares (if asked) an image and its mask.
+///
+/// The chain runs before squaring, so its 3x3 and 5x5 kernels act on the scanner's pixels;
+/// the mask is only squared (nearest neighbour). Fails when the sizes differ.
+pub fn prepare(
+    image: &RgbImage,
+    mask: &GrayImage,
+    opts: PrepareOptions,
+) -> Result<(RgbImage, GrayImage)> {
+    if image.dimensions() != mask.dimensions() {
+        return Err(Error::SizeMismatch {
+            what: "image",
+            a_w: image.width(),
+            a_h: image.height(),
+            other: "mask",
+            b_w: mask.width(),
+            b_h: mask.height(),
+        });
+    }
+    let image = if opts.prep {
+        crate::filters::preprocess_u8(image)
+    } else {
+        image.clone()
+    };
+    match opts.square {
+        None => Ok((image, mask.clone())),
+        Some((side, mode)) => Ok((
+            square::square_image(&image, side, mode)?,
+            square::square_mask(mask, side, mode)?,
+        )),
+    }
+}
+
+/// One sample cut from an image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patch {
+    /// Where it lies in the prepared image.
+    pub rect: Rect,
+    /// Whether its mask has no labelled pixel.
+    pub empty: bool,
+    /// The image part.
+    pub image: RgbImage,
+    /// The mask part.
+    pub mask: GrayImage,
+}
+
+/// Cuts a prepared pair into the samples of `scheme`, leaving out empty ones with
+/// `drop_empty`.
+///
+/// ```
+/// use histoseg_core::dataset::{cut, tiling::Scheme};
+/// use image::{GrayImage, RgbImage, Luma};
+/// let image = RgbImage::new(1024, 1024);
+/// let mut mask = GrayImage::new(1024, 1024);
+/// mask.put_pixel(10, 10, Luma([255]));
+/// let all = cut(&image, &mask, "256p128s".parse().unwrap(), false).unwrap();
+/// assert_eq!(all.len(), 49);
+/// let labelled = cut(&image, &mask, "256p128s".parse().unwrap(), true).unwrap();
+/// assert_eq!(labelled.len(), 1); // only the top-left patch holds (10, 10)
+/// ```
+pub fn cut(
+    image: &RgbImage,
+    mask: &GrayImage,
+    scheme: Scheme,
+    drop_empty: bool,
+) -> Result<Vec<Patch>> {
+    if image.dimensions() != mask.dimensions() {
+        return Err(Error::SizeMismatch {
+            what: "image",
+            a_w: image.width(),
+            a_h: image.height(),
+            other: "mask",
+            b_w: mask.width(),
+            b_h: mask.height(),
+        });
+    }
+    Ok(tiling::plan(mask, scheme, drop_empty)?
+        .into_iter()
+        .map(|p| Patch {
+            rect: p.rect,
+            empty: p.empty,
+            image: tiling::crop(image, p.rect),
+            mask: tiling::crop(mask, p.rect),
+        })
+        .collect())
+}

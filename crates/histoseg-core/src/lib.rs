@@ -1,0 +1,31 @@
+//! The pure-Rust core of histoseg.
+//!
+//! Everything here works on `image` crate buffers and plain data, and builds for the host and
+//! for `wasm32-unknown-unknown` alike: no I/O beyond `Read + Seek`, no GPU, no browser.
+//!
+//! - [`filters`]: the paper's preprocessing chain (Gaussian 5x5, sharpen 3x3, median 3x3,
+//!   scaling to `[0, 1]`), matching OpenCV with reflect-101 borders.
+//! - [`rect`]: integer rectangles and the merging of overlapping and nearby boxes.
+//! - [`metrics`]: pixel Dice / IoU and point-detection precision / recall / F1.
+//! - [`fragment`]: tissue fragments in level-0 slide pixels and their file-name codec.
+//! - [`dataset`]: the paper's data preparation: readers, points to masks, square, tiling
+//!   schemes, drop-empty, split by image, D4 augmentation.
+//! - [`slide`]: TIFF / BigTIFF / SVS / OME-TIFF pyramids read region by region over `Read + Seek`.
+//! - [`regions`]: tissue detection on a slide overview (threshold, morphology, boxes).
+//! - [`extract`]: regions mapped to level 0, split into fragments and read from the slide.
+//! - [`annotations`]: one annotation model in level-0 pixels; Makesense.AI exports of fragments
+//!   read back onto the slide; QuPath GeoJSON, COCO and CSV.
+#![deny(missing_docs)]
+
+pub mod annotations;
+pub mod dataset;
+mod error;
+pub mod extract;
+pub mod filters;
+pub mod fragment;
+pub mod metrics;
+pub mod rect;
+pub mod regions;
+pub mod slide;
+
+pub use error::{Error, Result};

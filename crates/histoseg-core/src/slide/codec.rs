@@ -1,0 +1,312 @@
+//! Decoding one stored chunk (tile or strip) into RGB pixels: decompression (none, LZW,
+//! Deflate, PackBits, JPEG with shared tables), the horizontal predictor, and the colour
+//! models seen in slides (RGB, YCbCr JPEG, grey, palette).
+
+use image::RgbImage;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+
+use super::ifd::{ImageIfd, MAX_CHUNK_BYTES};
+
+/// Whether `compression` is a JPEG 2000 flavour (Aperio 33003 / 33005, or 34712).
+pub(crate) fn is_jpeg2000(compression: u16) -> bool {
+    matches!(compression, 33003 | 33005 | 34712)
+}
+
+/// Checks once per image that its pixels can be decoded, with a message saying why not.
+pub(crate) fn check_supported(ifd: &ImageIfd) -> Result<(), String> {
+    let c = ifd.compression;
+    if is_jpeg2000(c) {
+        return Err(format!(
+            "JPEG 2000 not supported: the image is stored with {} tiles",
+            ifd.compression_name()
+        ));
+    }
+    if !matches!(c, 1 | 5 | 7 | 8 | 32946 | 32773) {
+        return Err(format!(
+            "compression {} not supported",
+            ifd.compression_name()
+        ));
+    }
+    if c == 7 {
+        return Ok(()); // the JPEG stream says what it holds
+    }
+    if ifd.bits != 8 {
+        return Err(format!(
+            "{}-bit samples not supported (only 8-bit)",
+            ifd.bits
+        ));
+    }
+    if ifd.sample_format != 1 {
+        return Err(format!(
+            "sample format {} not supported (only unsigned)",
+            ifd.sample_format
+        ));
+    }
+    if ifd.planar != 1 {
+        return Err("planar (separate) sample layout not supported".into());
+    }
+    if !matches!(ifd.predictor, 1 | 2) {
+        return Err(format!("predictor {} not supported", ifd.predictor));
+    }
+    match (ifd.photometric, ifd.samples) {
+        (0 | 1, _) => Ok(()),
+        (2, s) if s >= 3 => Ok(()),
+        (3, _) if ifd.color_map.is_some() => Ok(()),
+        (p, s) => Err(format!(
+            "photometric interpretation {p} with {s} samples not supported without JPEG"
+        )),
+    }
+}
+
+/// Decodes chunk bytes `raw` of `ifd` into an RGB image of the chunk's stored size.
+pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<RgbImage, String> {
+    check_supported(ifd)?;
+    let (w, h) = ifd.chunk_size(cy);
+    if ifd.compression == 7 {
+        return decode_jpeg(ifd, raw, w, h);
+    }
+    let spp = usize::from(ifd.samples);
+    let expected = w as usize * h as usize * spp;
+    if expected as u64 > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "a chunk of {w}x{h} px is beyond the decoding limit"
+        ));
+    }
+    let mut data = match ifd.compression {
+        1 => {
+            let mut d = raw[..raw.len().min(expected)].to_vec();
+            d.resize(expected, 0);
+            d
+        }
+        5 => lzw(raw, expected)?,
+        8 | 32946 => inflate(raw, expected)?,
+        32773 => packbits(raw, expected),
+        c => return Err(format!("compression {c} not supported")),
+    };
+    if ifd.predictor == 2 {
+        for row in data.chunks_exact_mut(w as usize * spp) {
+            for i in spp..row.len() {
+                row[i] = row[i].wrapping_add(row[i - spp]);
+            }
+        }
+    }
+    to_rgb(ifd, &data, w, h)
+}
+
+fn to_rgb(ifd: &ImageIfd, data: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
+    let spp = usize::from(ifd.samples);
+    let n = w as usize * h as usize;
+    let mut out = Vec::with_capacity(n * 3);
+    match ifd.photometric {
+        2 => {
+            for px in data.chunks_exact(spp).take(n) {
+                out.extend_from_slice(&px[..3]);
+            }
+        }
+        0 | 1 => {
+            let invert = ifd.photometric == 0;
+            for px in data.chunks_exact(spp).take(n) {
+                let g = if invert { 255 - px[0] } else { px[0] };
+                out.extend_from_slice(&[g, g, g]);
+            }
+        }
+        3 => {
+            let map = ifd.color_map.as_deref().unwrap_or(&[]);
+            if map.len() < 3 * 256 {
+                return Err(format!("palette of {} entries, expected 768", map.len()));
+            }
+            for px in data.chunks_exact(spp).take(n) {
+                let i = usize::from(px[0]);
+                let c = |k: usize| (map[k * 256 + i] >> 8) as u8;
+                out.extend_from_slice(&[c(0), c(1), c(2)]);
+            }
+        }
+        p => return Err(format!("photometric interpretation {p} not supported")),
+    }
+    RgbImage::from_raw(w, h, out).ok_or_else(|| "chunk decoded to the wrong size".to_string())
+}
+
+fn lzw(raw: &[u8], expected: usize) -> Result<Vec<u8>, String> {
+    use weezl::{BitOrder, LzwStatus, decode::Decoder};
+    let mut out = vec![0u8; expected];
+    let mut dec = Decoder::with_tiff_size_switch(BitOrder::Msb, 8);
+    let (mut inp, mut filled) = (raw, 0usize);
+    while filled < expected {
+        let r = dec.decode_bytes(inp, &mut out[filled..]);
+        filled += r.consumed_out;
+        inp = &inp[r.consumed_in..];
+        match r.status {
+            Ok(LzwStatus::Ok) if r.consumed_in > 0 || r.consumed_out > 0 => {}
+            Ok(_) => break,
+            Err(e) => return Err(format!("LZW data is corrupt: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn inflate(raw: &[u8], expected: usize) -> Result<Vec<u8>, String> {
+    use miniz_oxide::inflate::{TINFLStatus, decompress_to_vec_zlib_with_limit};
+    let mut out = match decompress_to_vec_zlib_with_limit(raw, expected) {
+        Ok(v) => v,
+        // More data than the chunk holds: keep what fills it.
+        Err(e) if e.status == TINFLStatus::HasMoreOutput => e.output,
+        Err(e) => return Err(format!("Deflate data is corrupt: {e}")),
+    };
+    out.resize(expected, 0);
+    Ok(out)
+}
+
+fn packbits(raw: &[u8], expected: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(expected);
+    let mut i = 0;
+    while i < raw.len() && out.len() < expected {
+        let n = raw[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let len = (n as usize + 1).min(raw.len() - i);
+            out.extend_from_slice(&raw[i..i + len]);
+            i += len;
+        } else if n != -128 {
+            if let Some(&b) = raw.get(i) {
+                out.extend(std::iter::repeat_n(b, (1 - n as isize) as usize));
+            }
+            i += 1;
+        }
+    }
+    out.resize(expected, 0);
+    out
+}
+
+/// Which colour model the components of a TIFF JPEG stream hold.
+fn jpeg_holds_ycbcr(stream: &[u8], photometric: u16) -> bool {
+    // JFIF (APP0) mandates YCbCr; an Adobe APP14 marker states the transform outright.
+    let mut i = 2;
+    while i + 4 <= stream.len() && stream[i] == 0xFF {
+        let marker = stream[i + 1];
+        if marker == 0xDA || marker == 0xD9 {
+            break;
+        }
+        let len = usize::from(u16::from_be_bytes([stream[i + 2], stream[i + 3]]));
+        let body = stream.get(i + 4..i + 2 + len).unwrap_or(&[]);
+        if marker == 0xE0 && body.starts_with(b"JFIF") {
+            return true;
+        }
+        if marker == 0xEE && body.starts_with(b"Adobe") && body.len() >= 12 {
+            return body[11] != 0;
+        }
+        if marker == 0xC0 || marker == 0xC1 || marker == 0xC2 {
+            // Component ids 'R','G','B' say RGB whatever the tag says.
+            if body.len() >= 6 + 9 && body[5] == 3 && body[6] == b'R' && body[9] == b'G' {
+                return false;
+            }
+        }
+        i += 2 + len;
+    }
+    // Otherwise follow the TIFF: PhotometricInterpretation YCbCr (6) means the codec's colour
+    // transform was used; RGB (2) means the components are R, G, B as stored (libtiff's rule,
+    // which Aperio's JPEG/RGB tiles follow).
+    photometric == 6
+}
+
+fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
+    if raw.len() < 4 || raw[0] != 0xFF || raw[1] != 0xD8 {
+        return Err("JPEG tile does not start with an SOI marker".into());
+    }
+    // An abbreviated stream: the shared tables (SOI..EOI) go in front of the tile's own
+    // segments, dropping the tables' EOI and the tile's SOI.
+    let stream = match ifd.jpeg_tables.as_deref() {
+        Some(t) if t.len() > 4 => {
+            let mut s = Vec::with_capacity(t.len() + raw.len());
+            s.extend_from_slice(&t[..t.len() - 2]);
+            s.extend_from_slice(&raw[2..]);
+            s
+        }
+        _ => raw.to_vec(),
+    };
+    let ycbcr = jpeg_holds_ycbcr(&stream, ifd.photometric);
+    let opts = DecoderOptions::default()
+        .set_max_width(1 << 16)
+        .set_max_height(1 << 16)
+        .set_strict_mode(false);
+    let mut dec = zune_jpeg::JpegDecoder::new_with_options(
+        zune_core::bytestream::ZCursor::new(&stream[..]),
+        opts,
+    );
+    dec.decode_headers()
+        .map_err(|e| format!("JPEG tile is corrupt: {e:?}"))?;
+    let input = dec.input_colorspace().unwrap_or(ColorSpace::YCbCr);
+    let (jw, jh) = dec
+        .dimensions()
+        .map_or((0, 0), |(a, b)| (a as u32, b as u32));
+    if u64::from(jw) * u64::from(jh) * 3 > MAX_CHUNK_BYTES {
+        return Err(format!(
+            "JPEG tile declares {jw}x{jh} px, beyond the decoding limit"
+        ));
+    }
+    if jw < w || jh < h {
+        return Err(format!(
+            "JPEG tile is {jw}x{jh} px, expected at least {w}x{h}"
+        ));
+    }
+    let out_cs = match input {
+        ColorSpace::Luma => ColorSpace::Luma,
+        _ if input.num_components() == 3 && ycbcr => ColorSpace::RGB,
+        _ if input.num_components() == 3 => input, // components already R, G, B
+        _ => ColorSpace::RGB,
+    };
+    dec.set_options(opts.jpeg_set_out_colorspace(out_cs));
+    let px = dec
+        .decode()
+        .map_err(|e| format!("JPEG tile is corrupt: {e:?}"))?;
+    let nc = out_cs.num_components();
+    if px.len() < jw as usize * jh as usize * nc {
+        return Err("JPEG tile decoded to fewer pixels than it declares".into());
+    }
+    if (jw, jh) == (w, h) && nc == 3 {
+        let mut px = px;
+        px.truncate(w as usize * h as usize * 3);
+        return RgbImage::from_raw(w, h, px).ok_or_else(|| "JPEG tile size mismatch".to_string());
+    }
+    let mut out = RgbImage::new(w, h);
+    for y in 0..h as usize {
+        let row = &px[y * jw as usize * nc..][..w as usize * nc];
+        let dst = &mut out.as_mut()[y * w as usize * 3..][..w as usize * 3];
+        if nc == 1 {
+            for (d, &g) in dst.chunks_exact_mut(3).zip(row) {
+                d.copy_from_slice(&[g, g, g]);
+            }
+        } else {
+            dst.copy_from_slice(row);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packbits_matches_the_tiff_spec_example() {
+        // TIFF 6.0 section 9 example.
+        let raw = [
+            0xFE, 0xAA, 0x02, 0x80, 0x00, 0x2A, 0xFD, 0xAA, 0x03, 0x80, 0x00, 0x2A, 0x22, 0xF7,
+            0xAA,
+        ];
+        let want = [
+            0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0xAA, 0xAA, 0xAA, 0xAA, 0x80, 0x00, 0x2A, 0x22,
+            0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA,
+        ];
+        assert_eq!(packbits(&raw, want.len()), want);
+    }
+
+    #[test]
+    fn lzw_round_trips_through_weezl() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let enc = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&data)
+            .unwrap_or_default();
+        assert_eq!(lzw(&enc, data.len()).ok(), Some(data));
+    }
+}

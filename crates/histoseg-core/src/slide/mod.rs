@@ -1,0 +1,578 @@
+//! Whole-slide images over any `Read + Seek` source: the pyramid of a TIFF, BigTIFF, Aperio
+//! SVS or OME-TIFF (or an ordinary PNG / JPEG as a one-level slide), regions of any level read
+//! tile by tile through a bounded cache, and overviews reduced by area averaging.
+//!
+//! Nothing here decodes a whole slide: [`Slide::read_region`] decodes only the tiles or strips
+//! the region touches, and [`Slide::overview`] reads the smallest level that serves, tile by
+//! tile.
+//!
+//! ```no_run
+//! # fn main() -> histoseg_core::Result<()> {
+//! use histoseg_core::rect::Rect;
+//! use histoseg_core::slide::Slide;
+//! let mut slide = Slide::open_path("CMU-1.svs")?;
+//! println!("{} levels, level 0 is {:?}", slide.level_count(), slide.level_dimensions(0));
+//! let tile = slide.read_region(0, Rect::new(1000, 2000, 512, 512))?;
+//! let overview = slide.overview(2048)?;
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod codec;
+mod ifd;
+mod pyramid;
+mod resample;
+pub mod synthetic;
+mod tiff_dir;
+
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use image::RgbImage;
+use serde::Serialize;
+
+pub use cache::TileCache;
+
+use crate::rect::Rect;
+use crate::{Error, Result};
+use ifd::ImageIfd;
+use tiff_dir::TiffFile;
+
+/// Default tile cache budget: 64 MiB of decoded pixels.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+/// Largest region [`Slide::read_region`] returns, in pixels (128 Mpx, 384 MiB of RGB).
+pub const MAX_REGION_PIXELS: u64 = 1 << 27;
+/// Largest ordinary (PNG / JPEG) image or associated image decoded whole, in pixels.
+pub const MAX_WHOLE_IMAGE_PIXELS: u64 = 1 << 28;
+
+/// Who wrote the slide, as far as its layout tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Vendor {
+    /// Aperio SVS (ImageDescription starts with "Aperio").
+    Aperio,
+    /// OME-TIFF (OME-XML in the ImageDescription).
+    OmeTiff,
+    /// Any other TIFF or BigTIFF.
+    GenericTiff,
+    /// An ordinary PNG or JPEG image.
+    Image,
+}
+
+/// The kinds of non-pyramid images a slide file may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssociatedKind {
+    /// A small picture of the whole scan.
+    Thumbnail,
+    /// The slide label.
+    Label,
+    /// A low-magnification photograph of the whole glass slide.
+    Macro,
+}
+
+impl std::fmt::Display for AssociatedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AssociatedKind::Thumbnail => "thumbnail",
+            AssociatedKind::Label => "label",
+            AssociatedKind::Macro => "macro",
+        })
+    }
+}
+
+/// One pyramid level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelInfo {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Level-0 pixels per pixel of this level (mean of x and y).
+    pub downsample: f64,
+    /// Tile (or strip) width in pixels.
+    pub tile_width: u32,
+    /// Tile height, or rows per strip.
+    pub tile_height: u32,
+    /// Whether the level is tiled (else striped).
+    pub tiled: bool,
+    /// Compression name.
+    pub compression: String,
+}
+
+/// One associated image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AssociatedInfo {
+    /// What it is.
+    pub kind: AssociatedKind,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Compression name.
+    pub compression: String,
+}
+
+/// What a slide file declares about itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlideInfo {
+    /// The name the slide was opened with (used in every error).
+    pub file: String,
+    /// Layout family.
+    pub vendor: Vendor,
+    /// Whether the file is a BigTIFF.
+    pub bigtiff: bool,
+    /// Pyramid levels, largest first.
+    pub levels: Vec<LevelInfo>,
+    /// Thumbnail, label, macro, as present.
+    pub associated: Vec<AssociatedInfo>,
+    /// Microns per level-0 pixel horizontally, where the file says it.
+    pub mpp_x: Option<f64>,
+    /// Microns per level-0 pixel vertically, where the file says it.
+    pub mpp_y: Option<f64>,
+    /// Scanner objective power, where the file says it.
+    pub objective_power: Option<f64>,
+}
+
+enum Backend<R> {
+    Tiff {
+        file: TiffFile<R>,
+        levels: Vec<ImageIfd>,
+        associated: Vec<ImageIfd>,
+    },
+    Raster(Arc<RgbImage>),
+}
+
+impl<R> std::fmt::Debug for Backend<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Tiff { levels, .. } => write!(f, "Tiff({} levels)", levels.len()),
+            Backend::Raster(img) => write!(f, "Raster({}x{})", img.width(), img.height()),
+        }
+    }
+}
+
+/// An opened slide: metadata plus tile-by-tile access to its pixels.
+#[derive(Debug)]
+pub struct Slide<R> {
+    info: SlideInfo,
+    backend: Backend<R>,
+    cache: TileCache,
+    decoded: Vec<u64>,
+}
+
+fn slide_err(file: &str, problem: impl Into<String>) -> Error {
+    Error::Slide {
+        file: file.to_string(),
+        problem: problem.into(),
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Slide<std::io::BufReader<std::fs::File>> {
+    /// Opens a slide from a path (native only; in the browser use [`Slide::open`] on a
+    /// `Read + Seek` over the `File`).
+    pub fn open_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let f =
+            std::fs::File::open(path).map_err(|e| slide_err(&name, format!("cannot open: {e}")))?;
+        Slide::open(std::io::BufReader::with_capacity(256 << 10, f), name)
+    }
+}
+
+impl<R: Read + Seek> Slide<R> {
+    /// Opens a slide from `reader`; `name` is how errors refer to it (usually the file name).
+    ///
+    /// TIFF, BigTIFF, Aperio SVS and OME-TIFF open as pyramids; PNG and JPEG as one level.
+    pub fn open(mut reader: R, name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        let mut magic = [0u8; 4];
+        let n = reader
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| read_up_to(&mut reader, &mut magic))
+            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        let magic = &magic[..n];
+        if magic.starts_with(b"II") || magic.starts_with(b"MM") {
+            Self::open_tiff(reader, name)
+        } else if magic.starts_with(b"\x89PNG") || magic.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Self::open_raster(reader, name)
+        } else {
+            Err(slide_err(
+                &name,
+                format!(
+                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, PNG, JPEG); \
+                     it starts with {:02x?}",
+                    magic
+                ),
+            ))
+        }
+    }
+
+    fn open_tiff(reader: R, name: String) -> Result<Self> {
+        let mut file = TiffFile::open(reader).map_err(|e| slide_err(&name, e))?;
+        let layout = pyramid::find_layout(&mut file).map_err(|e| slide_err(&name, e))?;
+        let base = &layout.levels[0];
+        let (w0, h0) = (f64::from(base.width), f64::from(base.height));
+        let levels: Vec<LevelInfo> = layout
+            .levels
+            .iter()
+            .map(|l| LevelInfo {
+                width: l.width,
+                height: l.height,
+                downsample: (w0 / f64::from(l.width) + h0 / f64::from(l.height)) / 2.0,
+                tile_width: l.chunk_w,
+                tile_height: l.chunk_h,
+                tiled: l.tiled,
+                compression: l.compression_name(),
+            })
+            .collect();
+        let associated = layout
+            .associated
+            .iter()
+            .map(|(kind, a)| AssociatedInfo {
+                kind: *kind,
+                width: a.width,
+                height: a.height,
+                compression: a.compression_name(),
+            })
+            .collect();
+        let info = SlideInfo {
+            file: name,
+            vendor: layout.vendor,
+            bigtiff: file.is_big(),
+            levels,
+            associated,
+            mpp_x: layout.mpp.map(|m| m.0),
+            mpp_y: layout.mpp.map(|m| m.1),
+            objective_power: layout.objective_power,
+        };
+        let n = layout.levels.len();
+        Ok(Slide {
+            info,
+            backend: Backend::Tiff {
+                file,
+                levels: layout.levels,
+                associated: layout.associated.into_iter().map(|(_, a)| a).collect(),
+            },
+            cache: TileCache::new(DEFAULT_CACHE_BYTES),
+            decoded: vec![0; n],
+        })
+    }
+
+    fn open_raster(mut reader: R, name: String) -> Result<Self> {
+        let len = reader
+            .seek(SeekFrom::End(0))
+            .and_then(|l| reader.seek(SeekFrom::Start(0)).map(|_| l))
+            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        if len > 1 << 30 {
+            return Err(slide_err(
+                &name,
+                format!("{len} bytes is too large for a plain image"),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(len as usize);
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        let mut r = image::ImageReader::new(std::io::Cursor::new(bytes));
+        r = r
+            .with_guessed_format()
+            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_WHOLE_IMAGE_PIXELS * 4);
+        r.limits(limits);
+        let img = r
+            .decode()
+            .map_err(|e| slide_err(&name, format!("cannot decode image: {e}")))?;
+        let img = img.into_rgb8();
+        let (w, h) = img.dimensions();
+        let info = SlideInfo {
+            file: name,
+            vendor: Vendor::Image,
+            bigtiff: false,
+            levels: vec![LevelInfo {
+                width: w,
+                height: h,
+                downsample: 1.0,
+                tile_width: w,
+                tile_height: h,
+                tiled: false,
+                compression: "image".into(),
+            }],
+            associated: vec![],
+            mpp_x: None,
+            mpp_y: None,
+            objective_power: None,
+        };
+        Ok(Slide {
+            info,
+            backend: Backend::Raster(Arc::new(img)),
+            cache: TileCache::new(DEFAULT_CACHE_BYTES),
+            decoded: vec![0],
+        })
+    }
+}
+
+fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+impl<R> Slide<R> {
+    /// What the file declares: levels, associated images, resolution, vendor.
+    pub fn info(&self) -> &SlideInfo {
+        &self.info
+    }
+
+    /// The name errors use for this slide.
+    pub fn name(&self) -> &str {
+        &self.info.file
+    }
+
+    /// Number of pyramid levels (at least 1).
+    pub fn level_count(&self) -> usize {
+        self.info.levels.len()
+    }
+
+    /// Width and height of `level`, if it exists.
+    pub fn level_dimensions(&self, level: usize) -> Option<(u32, u32)> {
+        self.info.levels.get(level).map(|l| (l.width, l.height))
+    }
+
+    /// Level-0 pixels per pixel of `level`, if it exists.
+    pub fn level_downsample(&self, level: usize) -> Option<f64> {
+        self.info.levels.get(level).map(|l| l.downsample)
+    }
+
+    /// The tile cache (for its budget and fill).
+    pub fn cache(&self) -> &TileCache {
+        &self.cache
+    }
+
+    /// Replaces the tile cache with an empty one of `bytes` capacity.
+    pub fn set_cache_capacity(&mut self, bytes: usize) {
+        self.cache = TileCache::new(bytes);
+    }
+
+    /// How many tiles or strips of `level` have been decoded so far (cache misses).
+    pub fn chunks_decoded(&self, level: usize) -> u64 {
+        self.decoded.get(level).copied().unwrap_or(0)
+    }
+
+    /// The smallest level whose long side is at least `max_side` (level 0 if none is).
+    pub fn level_for_side(&self, max_side: u32) -> usize {
+        self.info
+            .levels
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.width.max(l.height) >= max_side)
+            .map(|(i, _)| i)
+            .next_back()
+            .unwrap_or(0)
+    }
+
+    fn err(&self, problem: impl Into<String>) -> Error {
+        slide_err(&self.info.file, problem)
+    }
+}
+
+impl<R: Read + Seek> Slide<R> {
+    /// Reads `rect` (in pixels of `level`, not level 0) into a new image of `rect`'s size.
+    ///
+    /// Decodes only the tiles or strips the rectangle touches, through the tile cache. The
+    /// rectangle must lie inside the level and be non-empty.
+    pub fn read_region(&mut self, level: usize, rect: Rect) -> Result<RgbImage> {
+        let (lw, lh) = self.level_dimensions(level).ok_or_else(|| {
+            self.err(format!(
+                "no level {level} (the slide has {})",
+                self.level_count()
+            ))
+        })?;
+        let inside = u64::from(rect.x) + u64::from(rect.w) <= u64::from(lw)
+            && u64::from(rect.y) + u64::from(rect.h) <= u64::from(lh);
+        if rect.w == 0 || rect.h == 0 || !inside {
+            return Err(self.err(format!(
+                "region x={} y={} {}x{} lies outside level {level} ({lw}x{lh}) or is empty",
+                rect.x, rect.y, rect.w, rect.h
+            )));
+        }
+        if u64::from(rect.w) * u64::from(rect.h) > MAX_REGION_PIXELS {
+            return Err(self.err(format!(
+                "region {}x{} is larger than the {MAX_REGION_PIXELS} px a single read returns",
+                rect.w, rect.h
+            )));
+        }
+        let mut out = RgbImage::new(rect.w, rect.h);
+        self.for_each_chunk(level, rect, |cx0, cy0, tile| {
+            copy_overlap(&mut out, rect, cx0, cy0, tile);
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f(x, y, tile)` for every chunk of `level` meeting `rect`, where `(x, y)` is the
+    /// chunk's top-left corner in level pixels.
+    fn for_each_chunk(
+        &mut self,
+        level: usize,
+        rect: Rect,
+        mut f: impl FnMut(u32, u32, &RgbImage),
+    ) -> Result<()> {
+        let Slide {
+            info,
+            backend,
+            cache,
+            decoded,
+        } = self;
+        let name = info.file.as_str();
+        match backend {
+            Backend::Raster(img) => {
+                f(0, 0, img);
+                Ok(())
+            }
+            Backend::Tiff { file, levels, .. } => {
+                let ifd = &levels[level];
+                codec::check_supported(ifd).map_err(|e| {
+                    slide_err(name, format!("level {level} cannot be decoded: {e}"))
+                })?;
+                let (across, _) = ifd.grid();
+                let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
+                let (tx0, tx1) = (rect.x / cw, (rect.x + rect.w - 1) / cw);
+                let (ty0, ty1) = (rect.y / ch, (rect.y + rect.h - 1) / ch);
+                for ty in ty0..=ty1 {
+                    for tx in tx0..=tx1 {
+                        let index = ty * across + tx;
+                        let key = (ifd.offset, index);
+                        let tile = match cache.get(key) {
+                            Some(t) => t,
+                            None => {
+                                let t =
+                                    Arc::new(read_chunk(file, ifd, tx, ty).map_err(|e| {
+                                        slide_err(name, format!("level {level}, {e}"))
+                                    })?);
+                                decoded[level] += 1;
+                                cache.insert(key, Arc::clone(&t));
+                                t
+                            }
+                        };
+                        f(tx * cw, ty * ch, &tile);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// An overview whose long side is `max_side` (or the whole level when smaller).
+    ///
+    /// Picks the smallest level that is at least `max_side` on its long side and reduces it
+    /// by area averaging, reading it tile by tile; no larger level is touched.
+    pub fn overview(&mut self, max_side: u32) -> Result<RgbImage> {
+        if max_side == 0 {
+            return Err(Error::InvalidParameter {
+                name: "max_side",
+                problem: "must be > 0".into(),
+            });
+        }
+        let level = self.level_for_side(max_side);
+        let (lw, lh) = self.level_dimensions(level).unwrap_or((1, 1));
+        let scale = (f64::from(max_side) / f64::from(lw.max(lh))).min(1.0);
+        let ow = ((f64::from(lw) * scale).round() as u32).clamp(1, lw);
+        let oh = ((f64::from(lh) * scale).round() as u32).clamp(1, lh);
+        let mut acc = resample::AreaAccumulator::new(lw, lh, ow, oh);
+        // Whole tile rows at a time keep each chunk decoded once with a small cache.
+        self.for_each_chunk(level, Rect::new(0, 0, lw, lh), |x, y, tile| {
+            acc.add_tile(x, y, tile);
+        })?;
+        Ok(acc.finish())
+    }
+
+    /// Decodes an associated image (thumbnail, label, macro) whole.
+    pub fn read_associated(&mut self, kind: AssociatedKind) -> Result<RgbImage> {
+        let Slide { info, backend, .. } = self;
+        let name = info.file.as_str();
+        let Backend::Tiff {
+            file, associated, ..
+        } = backend
+        else {
+            return Err(slide_err(name, format!("no {kind} image in a plain image")));
+        };
+        let Some(pos) = info.associated.iter().position(|a| a.kind == kind) else {
+            return Err(slide_err(name, format!("the slide has no {kind} image")));
+        };
+        let ifd = &associated[pos];
+        if u64::from(ifd.width) * u64::from(ifd.height) > MAX_WHOLE_IMAGE_PIXELS {
+            return Err(slide_err(
+                name,
+                format!("{kind} image is too large to decode whole"),
+            ));
+        }
+        codec::check_supported(ifd).map_err(|e| slide_err(name, format!("{kind} image: {e}")))?;
+        let mut out = RgbImage::new(ifd.width, ifd.height);
+        let (across, down) = ifd.grid();
+        let all = Rect::new(0, 0, ifd.width, ifd.height);
+        for ty in 0..down {
+            for tx in 0..across {
+                let tile = read_chunk(file, ifd, tx, ty)
+                    .map_err(|e| slide_err(name, format!("{kind} image, {e}")))?;
+                copy_overlap(&mut out, all, tx * ifd.chunk_w, ty * ifd.chunk_h, &tile);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads and decodes chunk `(tx, ty)` of `ifd`. Missing chunks (offset or size 0) are white.
+fn read_chunk<R: Read + Seek>(
+    file: &mut TiffFile<R>,
+    ifd: &ImageIfd,
+    tx: u32,
+    ty: u32,
+) -> std::result::Result<RgbImage, String> {
+    let (across, _) = ifd.grid();
+    let index = (ty * across + tx) as usize;
+    let what = if ifd.tiled { "tile" } else { "strip" };
+    let (Some(&offset), Some(&count)) = (ifd.offsets.get(index), ifd.byte_counts.get(index)) else {
+        return Err(format!("{what} {index} has no offset"));
+    };
+    let (w, h) = ifd.chunk_size(ty);
+    if offset == 0 || count == 0 {
+        return Ok(RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])));
+    }
+    if count > ifd::MAX_CHUNK_BYTES {
+        return Err(format!(
+            "{what} {index} declares {count} bytes, beyond the chunk limit"
+        ));
+    }
+    let raw = file
+        .chunk_bytes(offset, count)
+        .map_err(|e| format!("{what} {index}: {e}"))?;
+    codec::decode_chunk(ifd, ty, &raw).map_err(|e| format!("{what} {index}: {e}"))
+}
+
+/// Copies the part of `tile` (placed at `(tx, ty)` in level pixels) that falls inside `rect`
+/// into `out` (which holds `rect`).
+fn copy_overlap(out: &mut RgbImage, rect: Rect, tx: u32, ty: u32, tile: &RgbImage) {
+    let x0 = rect.x.max(tx);
+    let y0 = rect.y.max(ty);
+    let x1 = (rect.x + rect.w).min(tx + tile.width());
+    let y1 = (rect.y + rect.h).min(ty + tile.height());
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let n = (x1 - x0) as usize * 3;
+    let (ow, tw) = (out.width() as usize, tile.width() as usize);
+    let src = tile.as_raw();
+    let dst: &mut [u8] = out;
+    for y in y0..y1 {
+        let s = ((y - ty) as usize * tw + (x0 - tx) as usize) * 3;
+        let d = ((y - rect.y) as usize * ow + (x0 - rect.x) as usize) * 3;
+        dst[d..d + n].copy_from_slice(&src[s..s + n]);
+    }
+}

@@ -1,0 +1,329 @@
+//! A small TIFF / BigTIFF directory reader over `Read + Seek`.
+//!
+//! Why not `tiff::decoder::Decoder` for this part: in tiff 0.11 `Decoder::new` eagerly loads the
+//! first image with default limits (a 1 MiB cap on tag values, which a 200k px wide slide's tile
+//! offsets exceed), it cannot make an image current from a SubIFD pointer (OME-TIFF pyramids),
+//! and it gives no control over the JPEG colour space of Aperio tiles. This module only walks
+//! directories and reads tag values, bounding every read by the file length and sanity limits;
+//! decompression lives in [`super::codec`].
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+
+/// Largest tag value (in bytes) read from a file: 256 MiB holds the tile offsets of any
+/// real slide (BigTIFF, 16 bytes per tile for offset + count, 16M tiles).
+const MAX_TAG_BYTES: u64 = 256 << 20;
+/// Largest number of entries accepted in one directory.
+const MAX_ENTRIES: u64 = 4096;
+
+/// TIFF tag numbers used by the slide reader.
+pub(crate) mod tag {
+    pub const NEW_SUBFILE_TYPE: u16 = 254;
+    pub const IMAGE_WIDTH: u16 = 256;
+    pub const IMAGE_LENGTH: u16 = 257;
+    pub const BITS_PER_SAMPLE: u16 = 258;
+    pub const COMPRESSION: u16 = 259;
+    pub const PHOTOMETRIC: u16 = 262;
+    pub const IMAGE_DESCRIPTION: u16 = 270;
+    pub const STRIP_OFFSETS: u16 = 273;
+    pub const SAMPLES_PER_PIXEL: u16 = 277;
+    pub const ROWS_PER_STRIP: u16 = 278;
+    pub const STRIP_BYTE_COUNTS: u16 = 279;
+    pub const X_RESOLUTION: u16 = 282;
+    pub const Y_RESOLUTION: u16 = 283;
+    pub const PLANAR_CONFIGURATION: u16 = 284;
+    pub const RESOLUTION_UNIT: u16 = 296;
+    pub const PREDICTOR: u16 = 317;
+    pub const COLOR_MAP: u16 = 320;
+    pub const TILE_WIDTH: u16 = 322;
+    pub const TILE_LENGTH: u16 = 323;
+    pub const TILE_OFFSETS: u16 = 324;
+    pub const TILE_BYTE_COUNTS: u16 = 325;
+    pub const SUB_IFDS: u16 = 330;
+    pub const SAMPLE_FORMAT: u16 = 339;
+    pub const JPEG_TABLES: u16 = 347;
+}
+
+/// One directory entry, its value not yet read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    typ: u16,
+    count: u64,
+    /// The value field: the value itself when it fits, else its offset.
+    field: [u8; 8],
+}
+
+/// One image file directory: its entries and the offset of the next one (0 for none).
+#[derive(Debug, Clone)]
+pub(crate) struct RawIfd {
+    pub offset: u64,
+    entries: HashMap<u16, Entry>,
+    pub next: u64,
+}
+
+/// A TIFF file opened for directory and byte reading.
+#[derive(Debug)]
+pub(crate) struct TiffFile<R> {
+    r: R,
+    little: bool,
+    big: bool,
+    /// File length in bytes.
+    pub len: u64,
+    /// Offset of the first directory.
+    pub first_ifd: u64,
+}
+
+fn type_size(typ: u16) -> Option<u64> {
+    Some(match typ {
+        1 | 2 | 6 | 7 => 1,
+        3 | 8 => 2,
+        4 | 9 | 11 | 13 => 4,
+        5 | 10 | 12 | 16 | 17 | 18 => 8,
+        _ => return None,
+    })
+}
+
+impl<R: Read + Seek> TiffFile<R> {
+    /// Reads the header; fails when the source is not a TIFF or BigTIFF.
+    pub fn open(mut r: R) -> Result<Self, String> {
+        let len = r
+            .seek(SeekFrom::End(0))
+            .map_err(|e| format!("cannot find the file length: {e}"))?;
+        let mut f = TiffFile {
+            r,
+            little: true,
+            big: false,
+            len,
+            first_ifd: 0,
+        };
+        let head = f.read_at(0, 16.min(len))?;
+        if head.len() < 8 {
+            return Err(format!("file too short for a TIFF header ({len} bytes)"));
+        }
+        f.little = match &head[..2] {
+            b"II" => true,
+            b"MM" => false,
+            _ => return Err("not a TIFF file (no II/MM byte-order mark)".into()),
+        };
+        match f.u16(&head[2..4]) {
+            42 => f.first_ifd = u64::from(f.u32(&head[4..8])),
+            43 => {
+                if head.len() < 16 || f.u16(&head[4..6]) != 8 {
+                    return Err("malformed BigTIFF header".into());
+                }
+                f.big = true;
+                f.first_ifd = f.u64(&head[8..16]);
+            }
+            v => return Err(format!("not a TIFF file (version {v}, expected 42 or 43)")),
+        }
+        Ok(f)
+    }
+
+    /// Whether this is a BigTIFF.
+    pub fn is_big(&self) -> bool {
+        self.big
+    }
+
+    fn u16(&self, b: &[u8]) -> u16 {
+        let a = [b[0], b[1]];
+        if self.little {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        }
+    }
+    fn u32(&self, b: &[u8]) -> u32 {
+        let a = [b[0], b[1], b[2], b[3]];
+        if self.little {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    }
+    fn u64(&self, b: &[u8]) -> u64 {
+        let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+        if self.little {
+            u64::from_le_bytes(a)
+        } else {
+            u64::from_be_bytes(a)
+        }
+    }
+
+    /// Reads `n` bytes at `offset`, refusing ranges past the end of the file.
+    pub fn read_at(&mut self, offset: u64, n: u64) -> Result<Vec<u8>, String> {
+        let end = offset.checked_add(n).ok_or("offset overflow")?;
+        if end > self.len {
+            return Err(format!(
+                "data at offset {offset} (+{n} bytes) lies past the end of the file ({} bytes); \
+                 the file is truncated or corrupt",
+                self.len
+            ));
+        }
+        let n = usize::try_from(n).map_err(|_| "read too large for this platform")?;
+        let mut buf = vec![0u8; n];
+        self.r
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.r.read_exact(&mut buf))
+            .map_err(|e| format!("cannot read {n} bytes at offset {offset}: {e}"))?;
+        Ok(buf)
+    }
+
+    /// Reads the directory at `offset`.
+    pub fn read_ifd(&mut self, offset: u64) -> Result<RawIfd, String> {
+        let (count_len, entry_len, next_len) = if self.big { (8, 20, 8) } else { (2, 12, 4) };
+        let head = self
+            .read_at(offset, count_len)
+            .map_err(|e| format!("directory at offset {offset}: {e}"))?;
+        let n = if self.big {
+            self.u64(&head)
+        } else {
+            u64::from(self.u16(&head))
+        };
+        if n == 0 || n > MAX_ENTRIES {
+            return Err(format!("directory at offset {offset} declares {n} entries"));
+        }
+        let body = self
+            .read_at(offset + count_len, n * entry_len + next_len)
+            .map_err(|e| format!("directory at offset {offset}: {e}"))?;
+        let mut entries = HashMap::new();
+        let stride = entry_len as usize;
+        for i in 0..n as usize {
+            let e = &body[i * stride..(i + 1) * stride];
+            let tag = self.u16(&e[0..2]);
+            let typ = self.u16(&e[2..4]);
+            let (count, field) = if self.big {
+                let mut f = [0u8; 8];
+                f.copy_from_slice(&e[12..20]);
+                (self.u64(&e[4..12]), f)
+            } else {
+                let mut f = [0u8; 8];
+                f[..4].copy_from_slice(&e[8..12]);
+                (u64::from(self.u32(&e[4..8])), f)
+            };
+            entries.insert(tag, Entry { typ, count, field });
+        }
+        let tail = &body[n as usize * stride..];
+        let next = if self.big {
+            self.u64(tail)
+        } else {
+            u64::from(self.u32(tail))
+        };
+        Ok(RawIfd {
+            offset,
+            entries,
+            next,
+        })
+    }
+
+    /// The raw bytes of an entry's value.
+    fn value_bytes(&mut self, e: &Entry) -> Result<Vec<u8>, String> {
+        let size = type_size(e.typ).ok_or_else(|| format!("unknown tag type {}", e.typ))?;
+        let total = e.count.checked_mul(size).ok_or("tag value size overflow")?;
+        if total > MAX_TAG_BYTES {
+            return Err(format!(
+                "tag value of {total} bytes is beyond the {MAX_TAG_BYTES} limit"
+            ));
+        }
+        let inline = if self.big { 8 } else { 4 };
+        if total <= inline {
+            Ok(e.field[..total as usize].to_vec())
+        } else {
+            let off = if self.big {
+                self.u64(&e.field)
+            } else {
+                u64::from(self.u32(&e.field))
+            };
+            self.read_at(off, total)
+        }
+    }
+
+    /// Whether the directory has `tag`.
+    pub fn has(&self, ifd: &RawIfd, tag: u16) -> bool {
+        ifd.entries.contains_key(&tag)
+    }
+
+    /// The unsigned integer values of `tag` (BYTE, SHORT, LONG, LONG8, IFD, IFD8), if present.
+    pub fn uints(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<Vec<u64>>, String> {
+        let Some(e) = ifd.entries.get(&tag).copied() else {
+            return Ok(None);
+        };
+        let bytes = self
+            .value_bytes(&e)
+            .map_err(|m| format!("tag {tag}: {m}"))?;
+        let v: Vec<u64> = match e.typ {
+            1 | 7 => bytes.iter().map(|&b| u64::from(b)).collect(),
+            3 => bytes
+                .chunks_exact(2)
+                .map(|c| u64::from(self.u16(c)))
+                .collect(),
+            4 | 13 => bytes
+                .chunks_exact(4)
+                .map(|c| u64::from(self.u32(c)))
+                .collect(),
+            16 | 18 => bytes.chunks_exact(8).map(|c| self.u64(c)).collect(),
+            t => {
+                return Err(format!(
+                    "tag {tag} has type {t}, expected an unsigned integer"
+                ));
+            }
+        };
+        Ok(Some(v))
+    }
+
+    /// The first unsigned value of `tag`, if present.
+    pub fn uint(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<u64>, String> {
+        Ok(self.uints(ifd, tag)?.and_then(|v| v.first().copied()))
+    }
+
+    /// The bytes of an ASCII, BYTE or UNDEFINED tag.
+    pub fn bytes(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<Vec<u8>>, String> {
+        let Some(e) = ifd.entries.get(&tag).copied() else {
+            return Ok(None);
+        };
+        match e.typ {
+            1 | 2 | 7 => self
+                .value_bytes(&e)
+                .map(Some)
+                .map_err(|m| format!("tag {tag}: {m}")),
+            t => Err(format!("tag {tag} has type {t}, expected bytes")),
+        }
+    }
+
+    /// An ASCII tag as text (lossy UTF-8, trailing NULs removed).
+    pub fn text(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<String>, String> {
+        Ok(self.bytes(ifd, tag)?.map(|b| {
+            let s = String::from_utf8_lossy(&b).into_owned();
+            s.trim_end_matches('\0').to_string()
+        }))
+    }
+
+    /// The first value of a RATIONAL (or integer / float) tag as `f64`.
+    pub fn real(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<f64>, String> {
+        let Some(e) = ifd.entries.get(&tag).copied() else {
+            return Ok(None);
+        };
+        if e.count == 0 {
+            return Ok(None);
+        }
+        let one = Entry { count: 1, ..e };
+        let b = self
+            .value_bytes(&one)
+            .map_err(|m| format!("tag {tag}: {m}"))?;
+        Ok(match e.typ {
+            5 => {
+                let (n, d) = (self.u32(&b[0..4]), self.u32(&b[4..8]));
+                (d != 0).then(|| f64::from(n) / f64::from(d))
+            }
+            11 => Some(f64::from(f32::from_bits(self.u32(&b)))),
+            12 => Some(f64::from_bits(self.u64(&b))),
+            3 => Some(f64::from(self.u16(&b))),
+            4 => Some(f64::from(self.u32(&b))),
+            _ => None,
+        })
+    }
+
+    /// Reads `n` bytes at `offset` with I/O errors reported plainly (for chunk data).
+    pub fn chunk_bytes(&mut self, offset: u64, n: u64) -> Result<Vec<u8>, String> {
+        self.read_at(offset, n)
+    }
+}

@@ -1,0 +1,404 @@
+//! The slide reader on every file in `../shared/data/slides`: levels against what the files
+//! declare, `read_region` against independent full decodes, derived CMU-1 files against the
+//! original, and clear errors for the bad ones.
+
+use std::path::PathBuf;
+
+use histoseg_core::rect::Rect;
+use histoseg_core::slide::{AssociatedKind, Slide, Vendor};
+use image::RgbImage;
+
+fn slides_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/slides")
+}
+
+fn path(name: &str) -> PathBuf {
+    slides_dir().join(name)
+}
+
+fn open(name: &str) -> Slide<std::io::BufReader<std::fs::File>> {
+    match Slide::open_path(path(name)) {
+        Ok(s) => s,
+        Err(e) => panic!("{name} should open: {e}"),
+    }
+}
+
+fn sizes<R>(s: &Slide<R>) -> Vec<(u32, u32)> {
+    (0..s.level_count())
+        .filter_map(|l| s.level_dimensions(l))
+        .collect()
+}
+
+/// Full decode through the `image` crate (its own TIFF / PNG decoders), as RGB.
+fn reference(name: &str) -> RgbImage {
+    match image::open(path(name)) {
+        Ok(i) => i.into_rgb8(),
+        Err(e) => panic!("image crate cannot decode {name}: {e}"),
+    }
+}
+
+fn crop(img: &RgbImage, r: Rect) -> RgbImage {
+    image::imageops::crop_imm(img, r.x, r.y, r.w, r.h).to_image()
+}
+
+/// Mean absolute difference per channel.
+fn mad(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let s: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    s as f64 / a.as_raw().len() as f64
+}
+
+/// Mean over `k x k` blocks, `w x h` blocks from the top-left (a plain reference).
+fn block_mean(img: &RgbImage, k: u32, w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let mut s = [0u32; 3];
+        for dy in 0..k {
+            for dx in 0..k {
+                let p = img.get_pixel(x * k + dx, y * k + dy).0;
+                (0..3).for_each(|c| s[c] += u32::from(p[c]));
+            }
+        }
+        let n = k * k;
+        image::Rgb(s.map(|v| ((v + n / 2) / n) as u8))
+    })
+}
+
+/// A few rectangles spread over a `w x h` image, some crossing tile borders, one the whole.
+fn places(w: u32, h: u32) -> Vec<Rect> {
+    vec![
+        Rect::new(0, 0, w, h),
+        Rect::new(0, 0, 1, 1),
+        Rect::new(w - 1, h - 1, 1, 1),
+        Rect::new(w / 3, h / 4, (w / 2).max(1), (h / 3).max(1)),
+        Rect::new(w / 2, h / 2, w - w / 2, h - h / 2),
+    ]
+}
+
+fn assert_regions_match(name: &str, slide_level: usize, reference: &RgbImage) {
+    let mut s = open(name);
+    let (w, h) = reference.dimensions();
+    assert_eq!(s.level_dimensions(slide_level), Some((w, h)), "{name}");
+    for r in places(w, h) {
+        let got = s
+            .read_region(slide_level, r)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            got == crop(reference, r),
+            "{name}: region {r:?} differs from the full decode"
+        );
+    }
+}
+
+#[test]
+fn aperio_cmu1_small_region_layout_and_metadata() {
+    let s = open("cmu-1-small-region.svs");
+    let i = s.info();
+    assert_eq!(i.vendor, Vendor::Aperio);
+    assert_eq!(sizes(&s), vec![(2220, 2967)]);
+    assert_eq!(
+        (i.levels[0].tile_width, i.levels[0].tile_height),
+        (240, 240)
+    );
+    assert_eq!(i.mpp_x, Some(0.499));
+    assert_eq!(i.objective_power, Some(20.0));
+    let kinds: Vec<_> = i
+        .associated
+        .iter()
+        .map(|a| (a.kind, a.width, a.height))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (AssociatedKind::Thumbnail, 574, 768),
+            (AssociatedKind::Label, 387, 463),
+            (AssociatedKind::Macro, 1280, 431)
+        ]
+    );
+}
+
+#[test]
+fn aperio_associated_images_decode() {
+    let mut s = open("cmu-1-small-region.svs");
+    for (kind, w, h) in [
+        (AssociatedKind::Thumbnail, 574, 768),
+        (AssociatedKind::Label, 387, 463),
+        (AssociatedKind::Macro, 1280, 431),
+    ] {
+        let img = s
+            .read_associated(kind)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(img.dimensions(), (w, h));
+        let (min, max) = img
+            .as_raw()
+            .iter()
+            .fold((255, 0), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!(max > min + 50, "{kind} is flat ({min}..{max})");
+    }
+    // The thumbnail is the level-0 image reduced: compare with our own overview.
+    let thumb = s
+        .read_associated(AssociatedKind::Thumbnail)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ov = s.overview(768).unwrap_or_else(|e| panic!("{e}"));
+    // 2220 * 768 / 2967 = 574.6: Aperio rounds down, we round to nearest.
+    assert_eq!(ov.dimensions(), (575, 768));
+    let ov = crop(&ov, Rect::new(0, 0, 574, 768));
+    // Aperio's own reduction differs in filter and phase: close on average, near per pixel
+    // (a colour-space mistake gives differences of 50 and more).
+    let d = mad(&thumb, &ov);
+    assert!(d < 15.0, "thumbnail vs overview differ by {d}");
+    let mean = |i: &RgbImage, c: usize| {
+        i.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / f64::from(i.width() * i.height())
+    };
+    for c in 0..3 {
+        let (a, b) = (mean(&thumb, c), mean(&ov, c));
+        assert!(
+            (a - b).abs() < 3.0,
+            "channel {c}: thumbnail mean {a}, overview mean {b}"
+        );
+    }
+}
+
+#[test]
+fn aperio_jpeg_tiles_look_like_tissue_on_glass() {
+    // Decoding RGB components as YCbCr (or the reverse) makes glass strongly coloured.
+    let mut s = open("cmu-1-small-region.svs");
+    let img = s
+        .read_region(0, Rect::new(0, 0, 2220, 2967))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut neutral_bright = 0u64;
+    for p in img.pixels() {
+        let [r, g, b] = p.0;
+        if r > 200 && g > 200 && b > 200 && r.abs_diff(g) < 20 && g.abs_diff(b) < 20 {
+            neutral_bright += 1;
+        }
+    }
+    let frac = neutral_bright as f64 / f64::from(2220 * 2967);
+    assert!(
+        frac > 0.1,
+        "only {frac:.3} of CMU-1 is bright neutral glass"
+    );
+}
+
+#[test]
+fn derived_cmu1_files_match_the_original() {
+    let mut orig = open("cmu-1-small-region.svs");
+    for name in [
+        "cmu1_generic_tiled_pyramid_jpeg.tif",
+        "cmu1_pyramid_subifds.ome.tif",
+    ] {
+        let mut s = open(name);
+        assert_eq!(
+            sizes(&s),
+            vec![(2220, 2967), (1110, 1483), (555, 741), (277, 370)],
+            "{name}"
+        );
+        for r in [
+            Rect::new(0, 0, 300, 300),
+            Rect::new(1000, 1200, 517, 611),
+            Rect::new(1900, 2700, 320, 267),
+        ] {
+            let a = orig.read_region(0, r).unwrap_or_else(|e| panic!("{e}"));
+            let b = s
+                .read_region(0, r)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Re-encoded JPEG: tissue differs by about 6 levels on average, glass by less.
+            let d = mad(&a, &b);
+            assert!(d < 8.0, "{name} {r:?}: mean difference {d}");
+        }
+        let whole = Rect::new(0, 0, 2220, 2967);
+        let a = orig.read_region(0, whole).unwrap_or_else(|e| panic!("{e}"));
+        let b = s
+            .read_region(0, whole)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = mad(&a, &b);
+        assert!(d < 4.0, "{name} level 0: mean difference {d}");
+        // Level 2 is level 0 averaged over 4 x 4 blocks (and re-encoded).
+        let l2 = s
+            .read_region(2, Rect::new(0, 0, 555, 741))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let d = mad(&block_mean(&a, 4, 555, 741), &l2);
+        assert!(d < 5.0, "{name} level 2: mean difference {d}");
+    }
+    let ome = open("cmu1_pyramid_subifds.ome.tif");
+    assert_eq!(ome.info().vendor, Vendor::OmeTiff);
+    assert!(ome.info().bigtiff);
+    // The strip-LZW copy of level 1 matches the original halved.
+    let mut strips = open("cmu1_level1_strips_lzw.tif");
+    assert_eq!(sizes(&strips), vec![(1110, 1483)]);
+    let a = orig
+        .read_region(0, Rect::new(0, 0, 2220, 2967))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let l1 = strips
+        .read_region(0, Rect::new(0, 0, 1110, 1483))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Lossless strips of the 2 x 2 block mean: only rounding differs.
+    let d = mad(&block_mean(&a, 2, 1110, 1483), &l1);
+    assert!(d < 1.0, "strips vs halved original: mean difference {d}");
+}
+
+#[test]
+fn regions_equal_full_decodes_of_small_files() {
+    assert_regions_match("kidney-48-5.tif", 0, &reference("kidney-48-5.tif"));
+    assert_regions_match(
+        "cmu1_level1_strips_lzw.tif",
+        0,
+        &reference("cmu1_level1_strips_lzw.tif"),
+    );
+    assert_regions_match(
+        "cmu1_crop1024_bigtiff_deflate_tiled.tif",
+        0,
+        &reference("cmu1_crop1024_bigtiff_deflate_tiled.tif"),
+    );
+    assert_regions_match("boxes.tiff", 0, &reference("boxes.tiff"));
+    assert_regions_match("boxes.tiff", 0, &reference("boxes.png"));
+    assert_regions_match("boxes.png", 0, &reference("boxes.png"));
+}
+
+#[test]
+fn generic_files_declare_their_levels() {
+    let boxes = open("boxes.tiff");
+    assert_eq!(
+        sizes(&boxes),
+        vec![(300, 250), (150, 125), (75, 62), (37, 31)]
+    );
+    assert_eq!(boxes.info().levels[1].tile_width, 64);
+    assert!((boxes.info().levels[1].downsample - 2.0).abs() < 1e-9);
+    assert_eq!(sizes(&open("kidney-48-5.tif")), vec![(1493, 901)]);
+    let crop = open("cmu1_crop1024_bigtiff_deflate_tiled.tif");
+    assert_eq!(sizes(&crop), vec![(1024, 1024)]);
+    assert!(crop.info().bigtiff);
+    let png = open("boxes.png");
+    assert_eq!(png.info().vendor, Vendor::Image);
+    assert_eq!(png.level_count(), 1);
+    let small = open("small.svs");
+    assert_eq!(sizes(&small), vec![(16, 16)]);
+    assert_eq!(small.info().associated.len(), 1);
+}
+
+#[test]
+fn small_svs_reads_and_matches_its_thumbnail() {
+    let mut s = open("small.svs");
+    let px = s
+        .read_region(0, Rect::new(0, 0, 16, 16))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let thumb = s
+        .read_associated(AssociatedKind::Thumbnail)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = mad(&px, &thumb);
+    assert!(
+        d < 12.0,
+        "small.svs level 0 vs its same-size thumbnail: {d}"
+    );
+}
+
+#[test]
+fn jpeg2000_slide_opens_and_reports_unsupported_tiles() {
+    let mut s = open("tcga-cr-7395-01a-01-ts1.svs");
+    assert_eq!(sizes(&s), vec![(4443, 3567), (2221, 1783)]);
+    assert_eq!(s.info().vendor, Vendor::Aperio);
+    assert!(s.info().levels[0].compression.contains("JPEG 2000"));
+    let e = s
+        .read_region(1, Rect::new(0, 0, 10, 10))
+        .err()
+        .map(|e| e.to_string());
+    let e = e.unwrap_or_default();
+    assert!(e.contains("JPEG 2000 not supported"), "{e}");
+    assert!(e.contains("tcga-cr-7395-01a-01-ts1.svs"), "{e}");
+    // The thumbnail is ordinary JPEG and still reads.
+    let t = s
+        .read_associated(AssociatedKind::Thumbnail)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.dimensions(), (956, 768));
+}
+
+fn error_of(name: &str) -> String {
+    match Slide::open_path(path(name)) {
+        Err(e) => e.to_string(),
+        Ok(mut s) => {
+            let (w, h) = s.level_dimensions(0).unwrap_or((1, 1));
+            match s.read_region(0, Rect::new(0, 0, w, h)) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{name} read without error"),
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_files_give_clear_errors() {
+    let e = error_of("broken.svs");
+    assert!(e.contains("broken.svs") && e.contains("not a slide"), "{e}");
+    let e = error_of("unreadable.svs");
+    assert!(e.contains("unreadable.svs") && e.contains("JPEG"), "{e}");
+    let e = error_of("unopenable.tiff");
+    assert!(
+        e.contains("unopenable.tiff") && e.contains("compression"),
+        "{e}"
+    );
+}
+
+#[test]
+fn truncated_copies_fail_cleanly() {
+    let bytes = std::fs::read(path("cmu-1-small-region.svs")).unwrap_or_default();
+    assert!(bytes.len() > 1000);
+    for keep in [4, 100, bytes.len() / 3, bytes.len() / 2, bytes.len() - 10] {
+        let cur = std::io::Cursor::new(bytes[..keep].to_vec());
+        let msg = match Slide::open(cur, "cut.svs") {
+            Err(e) => e.to_string(),
+            Ok(mut s) => match s.read_region(0, Rect::new(0, 0, 2220, 2967)) {
+                Err(e) => e.to_string(),
+                Ok(_) => match s.read_associated(AssociatedKind::Macro) {
+                    Err(e) => e.to_string(),
+                    Ok(_) => panic!("truncated to {keep} bytes yet everything read"),
+                },
+            },
+        };
+        assert!(msg.starts_with("cut.svs: "), "{msg}");
+    }
+}
+
+#[test]
+fn regions_outside_the_level_are_refused() {
+    let mut s = open("boxes.tiff");
+    for (level, r) in [
+        (0, Rect::new(290, 0, 20, 10)),
+        (0, Rect::new(0, 0, 0, 5)),
+        (1, Rect::new(0, 120, 10, 10)),
+        (4, Rect::new(0, 0, 1, 1)),
+        (0, Rect::new(u32::MAX, u32::MAX, 2, 2)),
+    ] {
+        let e = s
+            .read_region(level, r)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.starts_with(&format!("{}: ", s.name())),
+            "{level} {r:?}: {e}"
+        );
+        assert!(e.contains("outside") || e.contains("no level"), "{e}");
+    }
+}
+
+#[test]
+fn overview_uses_the_smallest_sufficient_level_and_the_cache_bounds_memory() {
+    let mut s = open("cmu1_generic_tiled_pyramid_jpeg.tif");
+    let ov = s.overview(600).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ov.dimensions(), (449, 600)); // 555x741 reduced to a 600 px long side
+    assert_eq!((s.chunks_decoded(0), s.chunks_decoded(1)), (0, 0));
+    assert_eq!(s.chunks_decoded(2), 9); // 3 x 3 tiles of 256 px
+    // Reading again hits the cache; a small budget is respected.
+    s.read_region(2, Rect::new(0, 0, 555, 741))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.chunks_decoded(2), 9);
+    s.set_cache_capacity(2 * 256 * 256 * 3);
+    s.read_region(0, Rect::new(0, 0, 2220, 2967))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.chunks_decoded(0), 9 * 12);
+    assert!(s.cache().used() <= 2 * 256 * 256 * 3 && s.cache().len() == 2);
+}

@@ -1,0 +1,222 @@
+//! The slide reader on files made at test time: a synthetic pyramidal JPEG BigTIFF from
+//! `slide::synthetic`, and hand-built TIFFs with broken offsets and absurd sizes.
+
+use std::io::Cursor;
+
+use histoseg_core::rect::Rect;
+use histoseg_core::slide::synthetic::{SyntheticSpec, write_slide};
+use histoseg_core::slide::{Slide, Vendor};
+
+fn synthetic(spec: &SyntheticSpec) -> (Vec<u8>, Vec<histoseg_core::slide::synthetic::Piece>) {
+    let mut cur = Cursor::new(Vec::new());
+    let pieces = write_slide(&mut cur, spec).unwrap_or_else(|e| panic!("{e}"));
+    (cur.into_inner(), pieces)
+}
+
+#[test]
+fn synthetic_bigtiff_pyramid_reads_back() {
+    let spec = SyntheticSpec::new(20_000, 16_000);
+    let (bytes, pieces) = synthetic(&spec);
+    let mut s = Slide::open(Cursor::new(bytes), "synthetic.tif").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.info().vendor, Vendor::GenericTiff);
+    assert!(s.info().bigtiff);
+    let want: Vec<(u32, u32)> = {
+        let (mut w, mut h, mut v) = (20_000u32, 16_000u32, vec![]);
+        loop {
+            v.push((w, h));
+            if w.max(h) <= 1024 {
+                break v;
+            }
+            (w, h) = (w.div_ceil(2), h.div_ceil(2));
+        }
+    };
+    let got: Vec<_> = (0..s.level_count())
+        .filter_map(|l| s.level_dimensions(l))
+        .collect();
+    assert_eq!(got, want);
+    let mpp = s.info().mpp_x.unwrap_or_default();
+    assert!((mpp - 0.25).abs() < 1e-3, "mpp {mpp}");
+
+    // Tissue where the generator put it, glass far from every piece.
+    let p = pieces[0];
+    let centre = s
+        .read_region(0, Rect::new(p.cx as u32 - 8, p.cy as u32 - 8, 16, 16))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mean_g: f64 = centre.pixels().map(|q| f64::from(q.0[1])).sum::<f64>() / 256.0;
+    assert!(
+        mean_g < 200.0,
+        "tissue centre is not tissue (green {mean_g})"
+    );
+    let corner = s
+        .read_region(0, Rect::new(0, 0, 16, 16))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        corner.pixels().all(|q| q.0.iter().all(|&v| v > 225)),
+        "corner is not glass"
+    );
+
+    // The overview reads only the smallest level at least 2048 px long: 2500 x 2000.
+    let ov = s.overview(2048).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ov.dimensions(), (2048, 1638));
+    let lvl = s.level_for_side(2048);
+    assert_eq!(s.level_dimensions(lvl), Some((2500, 2000)));
+    for l in 0..s.level_count() {
+        let n = s.chunks_decoded(l);
+        if l == lvl {
+            assert_eq!(n, 10 * 8); // every tile of 2500 x 2000 in 256 px tiles, once
+        } else if l != 0 {
+            assert_eq!(n, 0, "level {l} touched");
+        }
+    }
+    // Level 0 was touched only by the two small reads above.
+    assert_eq!(s.chunks_decoded(0), 2);
+}
+
+#[test]
+fn classic_tiff_synthetic_and_overview_at_level_size() {
+    let mut spec = SyntheticSpec::new(3000, 2000);
+    spec.bigtiff = false;
+    let (bytes, _) = synthetic(&spec);
+    let mut s = Slide::open(Cursor::new(bytes), "small.tif").unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.info().bigtiff);
+    assert_eq!(s.level_count(), 3); // 3000, 1500, 750
+    let src = s
+        .read_region(1, Rect::new(0, 0, 1500, 1000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.set_cache_capacity(0);
+    let ov = s.overview(1500).unwrap_or_else(|e| panic!("{e}"));
+    assert!(ov == src, "an overview at a level's own size is that level");
+    assert_eq!(s.chunks_decoded(0), 0);
+}
+
+#[test]
+fn overview_with_an_integer_ratio_is_the_block_mean() {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 37 + y * 11) as u8, (x * y) as u8, ((x ^ y) * 5) as u8])
+    });
+    let mut png = Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
+        .unwrap_or_else(|e| panic!("{e}"));
+    png.set_position(0);
+    let mut s = Slide::open(png, "plain.png").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.info().vendor, Vendor::Image);
+    let ov = s.overview(32).unwrap_or_else(|e| panic!("{e}"));
+    let want = image::RgbImage::from_fn(32, 24, |x, y| {
+        let mut sum = [0u32; 3];
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let p = img.get_pixel(2 * x + dx, 2 * y + dy).0;
+            (0..3).for_each(|c| sum[c] += u32::from(p[c]));
+        }
+        image::Rgb(sum.map(|v| ((v + 2) / 4) as u8))
+    });
+    assert!(ov == want, "area average of 2 x 2 blocks");
+}
+
+/// A classic little-endian TIFF with one 8-bit RGB image of `w x h` in one uncompressed strip
+/// of `data_len` bytes placed at `data_offset` (which may lie anywhere).
+fn tiny_tiff(w: u32, h: u32, data_offset: u32, data_len: u32, pixels: &[u8]) -> Vec<u8> {
+    let mut b = b"II*\0".to_vec();
+    b.extend(8u32.to_le_bytes());
+    let entries: Vec<(u16, u16, u32, u32)> = vec![
+        (256, 4, 1, w),
+        (257, 4, 1, h),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (273, 4, 1, data_offset),
+        (277, 3, 1, 3),
+        (278, 4, 1, h),
+        (279, 4, 1, data_len),
+    ];
+    b.extend((entries.len() as u16).to_le_bytes());
+    for (tag, typ, count, val) in entries {
+        b.extend(tag.to_le_bytes());
+        b.extend(typ.to_le_bytes());
+        b.extend(count.to_le_bytes());
+        if typ == 3 {
+            b.extend((val as u16).to_le_bytes());
+            b.extend([0, 0]);
+        } else {
+            b.extend(val.to_le_bytes());
+        }
+    }
+    b.extend(0u32.to_le_bytes());
+    b.extend_from_slice(pixels);
+    b
+}
+
+#[test]
+fn hand_built_tiff_reads_exact_pixels() {
+    let px: Vec<u8> = (0..4 * 3 * 3).map(|i| (i * 7) as u8).collect();
+    let at = 8 + 2 + 9 * 12 + 4;
+    let bytes = tiny_tiff(4, 3, at, px.len() as u32, &px);
+    let mut s = Slide::open(Cursor::new(bytes), "tiny.tif").unwrap_or_else(|e| panic!("{e}"));
+    let r = s
+        .read_region(0, Rect::new(1, 1, 2, 2))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Row 1, columns 1..3 then row 2, columns 1..3.
+    let want: Vec<u8> = [(1, 1), (2, 1), (1, 2), (2, 2)]
+        .iter()
+        .flat_map(|&(x, y)| px[(y * 4 + x) * 3..][..3].to_vec())
+        .collect();
+    assert_eq!(r.as_raw(), &want);
+}
+
+#[test]
+fn strip_offset_past_the_end_is_a_clear_error() {
+    let bytes = tiny_tiff(4, 3, 1_000_000, 36, &[0; 36]);
+    let mut s = Slide::open(Cursor::new(bytes), "past-end.tif").unwrap_or_else(|e| panic!("{e}"));
+    let e = s
+        .read_region(0, Rect::new(0, 0, 4, 3))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.starts_with("past-end.tif: ") && e.contains("past the end of the file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn absurd_dimensions_are_refused_without_allocating() {
+    let bytes = tiny_tiff(1_000_000_000, 1_000_000_000, 8, 36, &[0; 36]);
+    let e = Slide::open(Cursor::new(bytes), "huge.tif")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.starts_with("huge.tif: ") && e.contains("absurd dimensions"),
+        "{e}"
+    );
+    // Within the side limit but a single strip far beyond the chunk limit.
+    let bytes = tiny_tiff(900_000, 900_000, 8, 36, &[0; 36]);
+    let e = Slide::open(Cursor::new(bytes), "big-strip.tif")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.starts_with("big-strip.tif: ") && e.contains("limit"),
+        "{e}"
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    // Every prefix and a few corruptions of a real directory must give Ok or Err, not panic.
+    let px = [9u8; 36];
+    let good = tiny_tiff(4, 3, 8 + 2 + 9 * 12 + 4, 36, &px);
+    for cut in 0..good.len() {
+        let _ = Slide::open(Cursor::new(good[..cut].to_vec()), "cut.tif")
+            .and_then(|mut s| s.read_region(0, Rect::new(0, 0, 4, 3)));
+    }
+    for i in 8..good.len() {
+        for v in [0u8, 1, 0x7F, 0xFF] {
+            let mut b = good.clone();
+            b[i] = v;
+            let _ = Slide::open(Cursor::new(b), "flip.tif").and_then(|mut s| {
+                let (w, h) = s.level_dimensions(0).unwrap_or((1, 1));
+                s.read_region(0, Rect::new(0, 0, w.min(64), h.min(64)))
+            });
+        }
+    }
+}
