@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), builds the CLI in release mode and runs it on real data from
-# ../shared/data: the paper's preprocessing chain on BreCaHAD and TNBC images, and the pixel
-# scores table on TNBC masks. Output: out/demo/.
+# Sets up (scripts/setup.sh), builds the CLI in release mode and runs the main job on real data
+# from ../shared/data: reads the slides' pyramids, finds the tissue and writes the fragments
+# with their level-0 coordinates in their names, then runs the paper's preprocessing chain on
+# a BreCaHAD image. Output: out/demo/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
@@ -12,13 +13,16 @@ histoseg="$CARGO_TARGET_DIR/release/histoseg"
 out=out/demo
 mkdir -p "$out"
 
-for image in "$HISTOSEG_DATA/brecahad/images/Case_1-01.jpg" "$HISTOSEG_DATA/tnbc/Slide_01/01_1.png"; do
-  name="$(basename "${image%.*}")"
-  "$histoseg" preprocess "$image" -o "$out/$name.preprocessed.png"
-  echo "preprocessed $image -> $out/$name.preprocessed.png"
+slides=("$HISTOSEG_DATA/slides/cmu-1-small-region.svs" "$HISTOSEG_DATA/slides/kidney-48-5.tif"
+        "$HISTOSEG_DATA/slides/cmu1_pyramid_subifds.ome.tif")
+for slide in "${slides[@]}"; do
+  "$histoseg" info "$slide"
+  echo
 done
+"$histoseg" extract "${slides[@]}" -o "$out/fragments"
+echo "overviews with the tissue regions drawn: $out/fragments/*.regions.jpg"
+echo "fragments and manifest.json:             $out/fragments/"
 
-echo
-echo "Pixel scores of the TNBC Slide_01 ground truth against itself and against Slide_02's:"
-"$histoseg" metrics --pred "$HISTOSEG_DATA"/tnbc/GT_01/01_1.png "$HISTOSEG_DATA"/tnbc/GT_02/02_1.png \
-  --truth "$HISTOSEG_DATA"/tnbc/GT_01/01_1.png "$HISTOSEG_DATA"/tnbc/GT_01/01_1.png
+image="$HISTOSEG_DATA/brecahad/images/Case_1-01.jpg"
+"$histoseg" preprocess "$image" -o "$out/Case_1-01.preprocessed.png"
+echo "paper's preprocessing chain:             $out/Case_1-01.preprocessed.png"

@@ -28,6 +28,8 @@ enum Command {
     /// Build the paper's datasets (schemes, drop-empty, preprocessing, split by image), and
     /// summarise or tabulate them.
     Dataset(cmd::dataset::Args),
+    /// Bring annotations made on fragment images (Makesense.AI exports) back onto the slide.
+    Annotations(cmd::annotations::Args),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -38,6 +40,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Overview(args) => cmd::overview::run(args),
         Command::Dataset(args) => cmd::dataset::run(args),
         Command::Extract(args) => cmd::extract::run(args),
+        Command::Annotations(args) => cmd::annotations::run(args),
     }
 }
 

@@ -193,6 +193,11 @@ fn bad_slides_and_options_give_clear_errors() {
     assert!(err.contains("broken.svs"), "{err}");
     let err = fail(&["--threshold", "dark"], "kidney-48-5.tif");
     assert!(err.contains("expected 'otsu' or a level 0-255"), "{err}");
+    let err = fail(
+        &[slide("kidney-48-5.tif").to_str().expect("utf-8")],
+        "kidney-48-5.tif",
+    );
+    assert!(err.contains("have the same file stem"), "{err}");
     let err = fail(&["--downsample=-2"], "kidney-48-5.tif");
     assert!(
         err.contains("--downsample must be a positive number"),

@@ -109,6 +109,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         min_tissue_fraction: args.min_tissue,
         ..RegionParams::default()
     };
+    let mut stems = std::collections::HashMap::new();
+    for path in &args.slides {
+        if let Some(earlier) = stems.insert(path.file_stem(), path) {
+            anyhow::bail!(
+                "{} and {} have the same file stem: their fragments would overwrite each other; \
+                 extract them into different folders",
+                earlier.display(),
+                path.display()
+            );
+        }
+    }
     let slides_bar = progress::bar(args.slides.len() as u64, "slides", args.quiet);
     let mut manifest = Manifest { slides: Vec::new() };
     for path in &args.slides {

@@ -1,5 +1,6 @@
 //! One module per subcommand, each with its clap `Args` and a `run`.
 
+pub mod annotations;
 pub mod dataset;
 pub mod extract;
 pub mod info;

@@ -66,9 +66,8 @@ pub(crate) struct Item {
 /// Reads every annotation of a COCO file with its image; `file` names it in errors.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Item>> {
     let at = At::file(file);
-    let coco: CocoIn = serde_json::from_str(text).map_err(|e| {
-        At::line(file, e.line()).error(format!("not a COCO JSON file: {e}"))
-    })?;
+    let coco: CocoIn = serde_json::from_str(text)
+        .map_err(|e| At::line(file, e.line()).error(format!("not a COCO JSON file: {e}")))?;
     let images: HashMap<u64, &ImageIn> = coco.images.iter().map(|i| (i.id, i)).collect();
     let categories: HashMap<u64, &str> = coco
         .categories
@@ -82,7 +81,9 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Item>> {
             .image_id
             .ok_or_else(|| at.error(format!("{which} has no image_id")))?;
         let image = images.get(&image_id).ok_or_else(|| {
-            at.error(format!("{which} refers to image_id {image_id}, which is not in images"))
+            at.error(format!(
+                "{which} refers to image_id {image_id}, which is not in images"
+            ))
         })?;
         let category_id = a
             .category_id
@@ -158,9 +159,7 @@ fn geometries(at: At<'_>, which: &str, a: &AnnotationIn) -> Result<Vec<Geometry>
             Some(&[x, y, w, h]) => out.push(Geometry::Rect { x, y, w, h }),
             Some(_) => return Err(at.error(format!("{which}: bbox must be [x, y, width, height]"))),
             None => {
-                return Err(at.error(format!(
-                    "{which} has no segmentation, keypoints or bbox"
-                )));
+                return Err(at.error(format!("{which} has no segmentation, keypoints or bbox")));
             }
         }
     }
@@ -332,7 +331,10 @@ mod tests {
         let json = write("s.svs", (20, 20), &a);
         assert_eq!(read("f.json", &json).expect("reads"), a);
         let v: Value = serde_json::from_str(&json).expect("json");
-        assert_eq!(v["annotations"][1]["bbox"], serde_json::json!([3.0, 4.0, 5.0, 6.0]));
+        assert_eq!(
+            v["annotations"][1]["bbox"],
+            serde_json::json!([3.0, 4.0, 5.0, 6.0])
+        );
         assert_eq!(v["categories"][1]["name"], "b");
         assert_eq!(v["annotations"][2]["area"], 42.5);
     }
@@ -342,12 +344,27 @@ mod tests {
         let base = r#"{"images":[{"id":1,"file_name":"f.jpg","width":4,"height":4}],
             "categories":[{"id":1,"name":"n"}],"annotations":[ANN]}"#;
         let cases = [
-            (r#"{"image_id":1,"category_id":9,"segmentation":[[0,0,1,0,1,1]]}"#, "category_id 9"),
-            (r#"{"image_id":2,"category_id":1,"segmentation":[[0,0,1,0,1,1]]}"#, "image_id 2"),
-            (r#"{"image_id":1,"category_id":1,"segmentation":[[0,0,1]]}"#, "odd number"),
-            (r#"{"image_id":1,"category_id":1,"segmentation":{"counts":[]}}"#, "RLE"),
+            (
+                r#"{"image_id":1,"category_id":9,"segmentation":[[0,0,1,0,1,1]]}"#,
+                "category_id 9",
+            ),
+            (
+                r#"{"image_id":2,"category_id":1,"segmentation":[[0,0,1,0,1,1]]}"#,
+                "image_id 2",
+            ),
+            (
+                r#"{"image_id":1,"category_id":1,"segmentation":[[0,0,1]]}"#,
+                "odd number",
+            ),
+            (
+                r#"{"image_id":1,"category_id":1,"segmentation":{"counts":[]}}"#,
+                "RLE",
+            ),
             (r#"{"image_id":1,"category_id":1}"#, "no segmentation"),
-            (r#"{"image_id":1,"segmentation":[[0,0,1,0,1,1]]}"#, "no category_id"),
+            (
+                r#"{"image_id":1,"segmentation":[[0,0,1,0,1,1]]}"#,
+                "no category_id",
+            ),
         ];
         for (ann, expected) in cases {
             let text = base.replace("ANN", ann);
@@ -356,6 +373,9 @@ mod tests {
             assert!(err.contains(expected), "{ann}: {err}");
         }
         let err = read("x.json", "[1,").expect_err("not json").to_string();
-        assert!(err.starts_with("x.json, line 1: not a COCO JSON file"), "{err}");
+        assert!(
+            err.starts_with("x.json, line 1: not a COCO JSON file"),
+            "{err}"
+        );
     }
 }

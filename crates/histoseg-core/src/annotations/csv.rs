@@ -30,6 +30,10 @@ pub fn write(annotations: &[Annotation]) -> String {
     let mut rows = vec![HEADER.map(str::to_owned)];
     for a in annotations {
         let (x0, y0, x1, y1) = a.geometry.bounds().unwrap_or_default();
+        let (w, h) = match a.geometry {
+            Geometry::Rect { w, h, .. } => (w, h),
+            _ => (x1 - x0, y1 - y0),
+        };
         let (shape, vertices) = match &a.geometry {
             Geometry::Point { .. } => ("point", String::new()),
             Geometry::Rect { .. } => ("rectangle", String::new()),
@@ -46,8 +50,8 @@ pub fn write(annotations: &[Annotation]) -> String {
             shape.to_owned(),
             x0.to_string(),
             y0.to_string(),
-            (x1 - x0).to_string(),
-            (y1 - y0).to_string(),
+            w.to_string(),
+            h.to_string(),
             vertices,
         ]);
     }
@@ -98,10 +102,14 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
             "polygon" => {
                 let vertices = vertices
                     .split(';')
-                    .map(|pair| match pair.split_whitespace().collect::<Vec<_>>()[..] {
-                        [vx, vy] => Ok((number(at, "vertex x", vx)?, number(at, "vertex y", vy)?)),
-                        _ => Err(at.error(format!("vertex {pair:?} is not 'x y'"))),
-                    })
+                    .map(
+                        |pair| match pair.split_whitespace().collect::<Vec<_>>()[..] {
+                            [vx, vy] => {
+                                Ok((number(at, "vertex x", vx)?, number(at, "vertex y", vy)?))
+                            }
+                            _ => Err(at.error(format!("vertex {pair:?} is not 'x y'"))),
+                        },
+                    )
                     .collect::<Result<Vec<_>>>()?;
                 if vertices.len() < 3 {
                     return Err(at.error("a polygon needs at least 3 vertices"));
@@ -137,8 +145,13 @@ mod tests {
         assert_eq!(read("r.csv", &write(&a)).expect("reads"), a);
         let bad = "class,shape,x,y,width,height,vertices\nt,circle,1,2,3,4,\n";
         let err = read("r.csv", bad).expect_err("circle").to_string();
-        assert_eq!(err, "r.csv, line 2: shape \"circle\" is not point, rectangle or polygon");
-        let err = read("r.csv", "t,point,one,2,0,0,\n").expect_err("x").to_string();
+        assert_eq!(
+            err,
+            "r.csv, line 2: shape \"circle\" is not point, rectangle or polygon"
+        );
+        let err = read("r.csv", "t,point,one,2,0,0,\n")
+            .expect_err("x")
+            .to_string();
         assert_eq!(err, "r.csv, line 1: x \"one\" is not a number");
     }
 }

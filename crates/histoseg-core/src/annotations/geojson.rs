@@ -97,9 +97,7 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
             .collect(),
         (_, Some("Feature")) => vec![&value],
         _ => {
-            return Err(at.error(
-                "expected a FeatureCollection, a Feature or a list of features",
-            ));
+            return Err(at.error("expected a FeatureCollection, a Feature or a list of features"));
         }
     };
     let mut out = Vec::new();
@@ -220,8 +218,12 @@ mod tests {
                 Geometry::Polygon(vec![(0.0, 0.0), (4.0, 0.0), (0.0, 3.0)])
             )]
         );
-        let line = r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}"#;
+        let line =
+            r#"{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]}}"#;
         let err = read("q.json", line).expect_err("line").to_string();
-        assert!(err.contains("features[0]: geometry type \"LineString\""), "{err}");
+        assert!(
+            err.contains("features[0]: geometry type \"LineString\""),
+            "{err}"
+        );
     }
 }

@@ -81,11 +81,12 @@ impl FragmentLookup {
     /// Adds the fragments (and slide sizes) recorded in the `manifest.json` that
     /// `histoseg extract` writes; `file` names it in errors.
     pub fn add_manifest(&mut self, file: &str, json: &str) -> Result<()> {
-        let manifest: Manifest = serde_json::from_str(json).map_err(|e| Error::AnnotationInput {
-            file: file.to_owned(),
-            line: Some(e.line()),
-            problem: format!("not a fragment manifest: {e}"),
-        })?;
+        let manifest: Manifest =
+            serde_json::from_str(json).map_err(|e| Error::AnnotationInput {
+                file: file.to_owned(),
+                line: Some(e.line()),
+                problem: format!("not a fragment manifest: {e}"),
+            })?;
         for slide in manifest.slides {
             for entry in slide.fragments {
                 self.slide_sizes
@@ -134,7 +135,10 @@ impl FragmentLookup {
             return Some((n.as_str(), f));
         }
         match self.by_stem.get(stem(base)).map(Vec::as_slice) {
-            Some([only]) => self.by_name.get_key_value(only).map(|(n, f)| (n.as_str(), f)),
+            Some([only]) => self
+                .by_name
+                .get_key_value(only)
+                .map(|(n, f)| (n.as_str(), f)),
             _ => None,
         }
     }
@@ -164,7 +168,10 @@ mod tests {
 
     #[test]
     fn stems_follow_makesense() {
-        assert_eq!(stem("a/b [d=4,x=1,y=2,w=3,h=4].jpg"), "b [d=4,x=1,y=2,w=3,h=4]");
+        assert_eq!(
+            stem("a/b [d=4,x=1,y=2,w=3,h=4].jpg"),
+            "b [d=4,x=1,y=2,w=3,h=4]"
+        );
         assert_eq!(stem("noext"), "noext");
     }
 

@@ -328,11 +328,19 @@ impl Imported {
     ) {
         let (w, h) = fragment.image_size();
         if recorded != (f64::from(w), f64::from(h)) {
-            self.warnings.push(at.warning(format!(
+            let warning = at.warning(format!(
                 "the export gives '{name}' as {}x{} but the fragment image is {w}x{h}; \
                  coordinates are taken as fragment pixels unchanged",
                 recorded.0, recorded.1
-            )));
+            ));
+            // Once per file and fragment, not once per row.
+            let known = self
+                .warnings
+                .iter()
+                .any(|w| w.file == warning.file && w.problem == warning.problem);
+            if !known {
+                self.warnings.push(warning);
+            }
         }
     }
 

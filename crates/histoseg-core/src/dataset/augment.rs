@@ -7,8 +7,9 @@
 //! [`Augmentation::Identity`] is the neutral element. Rotations turn clockwise (as
 //! `image::imageops::rotate90`); on a non-square image a quarter turn swaps width and height.
 
-use image::{ImageBuffer, Pixel, imageops};
+use image::{Pixel, imageops};
 
+use super::Buffer;
 use super::rng::SplitMix64;
 
 /// One of the eight symmetries of the square.
@@ -105,10 +106,7 @@ impl Augmentation {
     /// assert_eq!(Augmentation::Rot90.apply(&img).into_raw(), vec![3, 1, 4, 2]);
     /// assert_eq!(Augmentation::Transpose.apply(&img).into_raw(), vec![1, 3, 2, 4]);
     /// ```
-    pub fn apply<P>(
-        self,
-        image: &ImageBuffer<P, Vec<P::Subpixel>>,
-    ) -> ImageBuffer<P, Vec<P::Subpixel>>
+    pub fn apply<P>(self, image: &Buffer<P>) -> Buffer<P>
     where
         P: Pixel + 'static,
     {
@@ -125,14 +123,7 @@ impl Augmentation {
     }
 
     /// Applies the element to an image and its mask alike.
-    pub fn apply_pair<P, Q>(
-        self,
-        image: &ImageBuffer<P, Vec<P::Subpixel>>,
-        mask: &ImageBuffer<Q, Vec<Q::Subpixel>>,
-    ) -> (
-        ImageBuffer<P, Vec<P::Subpixel>>,
-        ImageBuffer<Q, Vec<Q::Subpixel>>,
-    )
+    pub fn apply_pair<P, Q>(self, image: &Buffer<P>, mask: &Buffer<Q>) -> (Buffer<P>, Buffer<Q>)
     where
         P: Pixel + 'static,
         Q: Pixel + 'static,
@@ -142,16 +133,11 @@ impl Augmentation {
 
     /// Draws one element from `rng` and applies it to the pair: on-the-fly augmentation for a
     /// training loop. Returns the element drawn with the transformed pair.
-    #[allow(clippy::type_complexity)] // a pair of generic buffers plus the element, spelled out
     pub fn random_pair<P, Q>(
         rng: &mut SplitMix64,
-        image: &ImageBuffer<P, Vec<P::Subpixel>>,
-        mask: &ImageBuffer<Q, Vec<Q::Subpixel>>,
-    ) -> (
-        Augmentation,
-        ImageBuffer<P, Vec<P::Subpixel>>,
-        ImageBuffer<Q, Vec<Q::Subpixel>>,
-    )
+        image: &Buffer<P>,
+        mask: &Buffer<Q>,
+    ) -> (Augmentation, Buffer<P>, Buffer<Q>)
     where
         P: Pixel + 'static,
         Q: Pixel + 'static,

@@ -26,12 +26,15 @@ pub mod split;
 pub mod square;
 pub mod tiling;
 
-use image::{GrayImage, RgbImage};
+use image::{GrayImage, ImageBuffer, Pixel, RgbImage};
 
 use crate::rect::Rect;
 use crate::{Error, Result};
 use square::SquareMode;
 use tiling::Scheme;
+
+/// An owned image of any pixel type (RGB, gray, float), as the `image` crate stores it.
+pub type Buffer<P> = ImageBuffer<P, Vec<<P as Pixel>::Subpixel>>;
 
 /// What happens to a whole image before it is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

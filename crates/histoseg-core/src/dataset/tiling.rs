@@ -13,6 +13,7 @@ use std::str::FromStr;
 use image::{GenericImageView, GrayImage, ImageBuffer, Pixel, imageops};
 use serde::{Deserialize, Serialize};
 
+use super::Buffer;
 use crate::rect::Rect;
 use crate::{Error, Result};
 
@@ -247,20 +248,17 @@ pub fn plan(mask: &GrayImage, scheme: Scheme, drop_empty: bool) -> Result<Vec<Pl
 }
 
 /// A copy of `rect` of the image (clipped to it).
-pub fn crop<P: Pixel + 'static>(
-    image: &ImageBuffer<P, Vec<P::Subpixel>>,
-    rect: Rect,
-) -> ImageBuffer<P, Vec<P::Subpixel>> {
+pub fn crop<P: Pixel + 'static>(image: &Buffer<P>, rect: Rect) -> Buffer<P> {
     imageops::crop_imm(image, rect.x, rect.y, rect.w, rect.h).to_image()
 }
 
 /// Pastes patches back at their rectangles on a `width x height` canvas (later patches win
 /// where they overlap): the inverse of cutting, for checks and for stitching predictions.
 pub fn reassemble<P: Pixel + 'static>(
-    patches: &[(Rect, ImageBuffer<P, Vec<P::Subpixel>>)],
+    patches: &[(Rect, Buffer<P>)],
     width: u32,
     height: u32,
-) -> ImageBuffer<P, Vec<P::Subpixel>> {
+) -> Buffer<P> {
     let mut out = ImageBuffer::new(width, height);
     for (rect, patch) in patches {
         let view = patch.view(0, 0, patch.width(), patch.height());

@@ -11,21 +11,20 @@ use crate::Result;
 /// Reads a COCO file made on fragment images; each `file_name` names a fragment.
 pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported) -> Result<()> {
     let at = At::file(file);
-    let mut checked = std::collections::HashSet::new();
     for item in parse(file, text)? {
         let (name, fragment) = lookup.resolve(at, &item.image).map_err(|e| match e {
-            crate::Error::AnnotationInput { file, line, problem } => {
-                crate::Error::AnnotationInput {
-                    file,
-                    line,
-                    problem: format!("annotations[{}]: {problem}", item.index),
-                }
-            }
+            crate::Error::AnnotationInput {
+                file,
+                line,
+                problem,
+            } => crate::Error::AnnotationInput {
+                file,
+                line,
+                problem: format!("annotations[{}]: {problem}", item.index),
+            },
             other => other,
         })?;
-        if let Some(size) = item.size
-            && checked.insert(name.to_owned())
-        {
+        if let Some(size) = item.size {
             out.check_size(at, name, fragment, size);
         }
         out.add_on_fragment(at, name, fragment, item.annotation)?;
@@ -59,9 +58,17 @@ pub fn write(items: &[OnFragment<'_>], labels: &[String]) -> Result<String> {
             file_name: item.name.to_owned(),
         });
         for a in on_fragment {
-            let category = classes.iter().position(|c| *c == a.class).map_or(0, |i| i + 1);
+            let category = classes
+                .iter()
+                .position(|c| *c == a.class)
+                .map_or(0, |i| i + 1);
             let id = annotations.len() as u64;
-            annotations.push(AnnotationOut::new(id, image_id, category as u64, &a.geometry));
+            annotations.push(AnnotationOut::new(
+                id,
+                image_id,
+                category as u64,
+                &a.geometry,
+            ));
         }
     }
     Ok(to_json(&CocoOut {

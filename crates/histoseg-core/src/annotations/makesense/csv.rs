@@ -36,7 +36,9 @@ pub fn read_points(
     lookup: &FragmentLookup,
     out: &mut Imported,
 ) -> Result<()> {
-    read_rows(file, text, lookup, out, |[x, y]| Some(Geometry::Point { x, y }))
+    read_rows(file, text, lookup, out, |[x, y]| {
+        Some(Geometry::Point { x, y })
+    })
 }
 
 fn read_rows<const N: usize>(
@@ -118,7 +120,10 @@ pub fn write_rects(items: &[OnFragment<'_>]) -> Result<String> {
         for a in item.in_fragment_pixels(Format::CsvRects)? {
             if let Geometry::Rect { x, y, w, h } = a.geometry {
                 let [x, y, w, h] = [x, y, w, h].map(|v| js_number(js_round(v)));
-                lines.push(format!("{},{x},{y},{w},{h},{},{iw},{ih}", a.class, item.name));
+                lines.push(format!(
+                    "{},{x},{y},{w},{h},{},{iw},{ih}",
+                    a.class, item.name
+                ));
             }
         }
     }
@@ -174,10 +179,19 @@ mod tests {
         assert_eq!(out.warnings.len(), 1);
         assert_eq!(out.warnings[0].line, Some(2));
         let cases = [
-            (format!("t,1,2,3,4,other.jpg,100,50"), "line 1: unknown fragment 'other.jpg'"),
-            (format!("t,1,2,3,{NAME},100,50"), "line 1: expected 'label_name,bbox_x"),
+            (
+                format!("t,1,2,3,4,other.jpg,100,50"),
+                "line 1: unknown fragment 'other.jpg'",
+            ),
+            (
+                format!("t,1,2,3,{NAME},100,50"),
+                "line 1: expected 'label_name,bbox_x",
+            ),
             (format!("t,1,2,-3,4,{NAME},100,50"), "must not be negative"),
-            (format!("t,1,2,3,4,{NAME},100,wide"), "image_height \"wide\" is not a number"),
+            (
+                format!("t,1,2,3,4,{NAME},100,wide"),
+                "image_height \"wide\" is not a number",
+            ),
         ];
         for (text, expected) in cases {
             let err = read_rects("r.csv", &text, &lookup(), &mut Imported::default())

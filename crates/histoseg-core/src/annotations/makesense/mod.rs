@@ -16,8 +16,8 @@
 
 pub mod coco;
 pub mod csv;
-pub mod voc;
 pub mod vgg;
+pub mod voc;
 pub mod yolo;
 
 use std::collections::BTreeMap;

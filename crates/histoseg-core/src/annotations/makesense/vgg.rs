@@ -28,7 +28,11 @@ pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported)
         let (name, fragment) = lookup.resolve(at, image)?;
         let mut regions: Vec<(String, &Value)> = match &entry["regions"] {
             Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
-            Value::Array(list) => list.iter().enumerate().map(|(i, v)| (i.to_string(), v)).collect(),
+            Value::Array(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
             Value::Null => Vec::new(),
             _ => return Err(at.error(format!("'{key}': regions must be an object or a list"))),
         };
@@ -200,7 +204,10 @@ mod tests {
         let err = read("v.json", &missing, &lookup, &mut Imported::default())
             .expect_err("no label")
             .to_string();
-        assert!(err.contains("region 0 has no region_attributes.label"), "{err}");
+        assert!(
+            err.contains("region 0 has no region_attributes.label"),
+            "{err}"
+        );
         let circle = text.replace("\"polygon\"", "\"circle\"");
         let err = read("v.json", &circle, &lookup, &mut Imported::default())
             .expect_err("circle")

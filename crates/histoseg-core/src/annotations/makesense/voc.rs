@@ -176,11 +176,23 @@ mod tests {
         let mut out = Imported::default();
         read("a.xml", xml, &lookup, &mut out).expect("reads");
         assert_eq!(out.len(), 1);
-        assert!(out.warnings[0].to_string().contains("as 200x100 but the fragment image is 100x100"));
-        let err = read("a.xml", "<annotation><filename>x", &lookup, &mut Imported::default())
-            .expect_err("truncated")
-            .to_string();
-        assert!(err.starts_with("a.xml: not a Pascal VOC annotation"), "{err}");
+        assert!(
+            out.warnings[0]
+                .to_string()
+                .contains("as 200x100 but the fragment image is 100x100")
+        );
+        let err = read(
+            "a.xml",
+            "<annotation><filename>x",
+            &lookup,
+            &mut Imported::default(),
+        )
+        .expect_err("truncated")
+        .to_string();
+        assert!(
+            err.starts_with("a.xml: not a Pascal VOC annotation"),
+            "{err}"
+        );
         let bad = xml.replace("<xmax>2</xmax>", "<xmax>two</xmax>");
         assert!(read("a.xml", &bad, &lookup, &mut Imported::default()).is_err());
     }

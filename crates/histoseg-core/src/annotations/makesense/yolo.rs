@@ -85,7 +85,12 @@ pub fn read(
             w: w * iw,
             h: h * ih,
         };
-        out.add_on_fragment(at, name, fragment, Annotation::new(class.as_str(), geometry))?;
+        out.add_on_fragment(
+            at,
+            name,
+            fragment,
+            Annotation::new(class.as_str(), geometry),
+        )?;
     }
     Ok(())
 }
@@ -187,8 +192,14 @@ mod tests {
         let file = "s [d=2,x=100,y=0,w=400,h=200].txt";
         let cases = [
             ("0 0.5 0.5 0.1", "line 1: expected 'class_id"),
-            ("\n3 0.5 0.5 0.1 0.1", "line 2: class id 3 is unknown: the labels list names 1 class(es) (ids 0-0)"),
-            ("0 0.5 half 0.1 0.1", "line 1: y_center \"half\" is not a number"),
+            (
+                "\n3 0.5 0.5 0.1 0.1",
+                "line 2: class id 3 is unknown: the labels list names 1 class(es) (ids 0-0)",
+            ),
+            (
+                "0 0.5 half 0.1 0.1",
+                "line 1: y_center \"half\" is not a number",
+            ),
             ("0 0.5 0.5 -0.1 0.1", "must not be negative"),
         ];
         for (text, expected) in cases {
@@ -197,9 +208,15 @@ mod tests {
                 .to_string();
             assert!(err.contains(expected), "{text}: {err}");
         }
-        let err = read("t.txt", "0 0.5 0.5 0.1 0.1", &labels, &lookup(), &mut Imported::default())
-            .expect_err("unknown fragment")
-            .to_string();
+        let err = read(
+            "t.txt",
+            "0 0.5 0.5 0.1 0.1",
+            &labels,
+            &lookup(),
+            &mut Imported::default(),
+        )
+        .expect_err("unknown fragment")
+        .to_string();
         assert!(err.starts_with("t.txt: unknown fragment 't.txt'"), "{err}");
         let mut out = Imported::default();
         read(file, "0 0.99 0.5 0.1 0.1", &labels, &lookup(), &mut out).expect("kept");
