@@ -293,7 +293,13 @@ fn coco_and_csv_outputs_carry_slide_coordinates_and_size() {
 
     let out = dir.path().join("slide.json");
     check(
-        convert(&fragments, "csv-rects", &[rects.clone()], "coco", &out),
+        convert(
+            &fragments,
+            "csv-rects",
+            std::slice::from_ref(&rects),
+            "coco",
+            &out,
+        ),
         true,
         &[],
         &[],
@@ -366,7 +372,13 @@ fn bad_exports_are_errors_or_listed_warnings() {
     let txt = yolo_dir.join(yolo::file_name(&name));
     fs::write(&txt, "0 0.5 0.5 0.1 0.1\n2 0.5 0.5 0.1 0.1\n").expect("write");
     check(
-        convert(&fragments, "yolo", &[txt.clone()], "geojson", &out),
+        convert(
+            &fragments,
+            "yolo",
+            std::slice::from_ref(&txt),
+            "geojson",
+            &out,
+        ),
         false,
         &[],
         &["line 2: class id 2 is unknown"],
@@ -391,7 +403,7 @@ fn bad_exports_are_errors_or_listed_warnings() {
         convert(
             &fragments,
             "csv-points",
-            &[outside.clone()],
+            std::slice::from_ref(&outside),
             "geojson",
             &out,
         ),

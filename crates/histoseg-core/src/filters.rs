@@ -123,22 +123,24 @@ pub fn gaussian_kernel(ksize: u32, sigma: f64) -> Result<Vec<f32>> {
     Ok(weights.iter().map(|w| (w / sum) as f32).collect())
 }
 
-/// The kernel in units of 1/256 when every weight is a whole number of them (OpenCV's binomial
-/// tables are), so the blur can run in exact integer arithmetic.
-fn fixed_point_weights(kernel: &[f32]) -> Option<Vec<u32>> {
-    let scaled: Vec<f32> = kernel.iter().map(|w| w * 256.0).collect();
-    let whole = scaled.iter().all(|w| w.fract() == 0.0 && *w >= 0.0);
-    let sum: f32 = scaled.iter().sum();
-    (whole && sum == 256.0).then(|| scaled.iter().map(|&w| w as u32).collect())
+/// The kernel in units of 1/256, summing to exactly 256, as OpenCV's bit-exact 8-bit Gaussian
+/// quantises it: OpenCV's binomial tables are whole units already; other kernels are rounded
+/// and the rounding error is given to the centre weight.
+fn fixed_point_weights(kernel: &[f32]) -> Vec<u32> {
+    let mut weights: Vec<u32> = kernel
+        .iter()
+        .map(|w| (w * 256.0).round().max(0.0) as u32)
+        .collect();
+    let sum: u32 = weights.iter().sum();
+    let centre = weights.len() / 2;
+    weights[centre] = (weights[centre] + 256).saturating_sub(sum);
+    weights
 }
 
 /// Separable convolution with weights in units of 1/256 summing to 256: the horizontal pass
 /// fits `u16` exactly, the vertical one `u32`; the result is rounded half up, as OpenCV's
 /// bit-exact fixed-point path does.
-fn convolve_separable_fixed<P: Pixel<Subpixel = u8>>(
-    image: &Image8<P>,
-    weights: &[u32],
-) -> Image8<P> {
+fn convolve_separable<P: Pixel<Subpixel = u8>>(image: &Image8<P>, weights: &[u32]) -> Image8<P> {
     let (width, height) = image.dimensions();
     let channels = usize::from(P::CHANNEL_COUNT);
     let row_len = width as usize * channels;
@@ -179,60 +181,12 @@ fn convolve_separable_fixed<P: Pixel<Subpixel = u8>>(
     out
 }
 
-/// Separable convolution of an 8-bit image with the same odd 1-D kernel along x and y,
-/// reflect-101 border, results rounded half up and saturated to `0..=255`.
-fn convolve_separable<P: Pixel<Subpixel = u8>>(image: &Image8<P>, kernel: &[f32]) -> Image8<P> {
-    if let Some(weights) = fixed_point_weights(kernel) {
-        return convolve_separable_fixed(image, &weights);
-    }
-    let (width, height) = image.dimensions();
-    let channels = usize::from(P::CHANNEL_COUNT);
-    let row_len = width as usize * channels;
-    let radius = kernel.len() / 2;
-    let mut out = Image8::<P>::new(width, height);
-    if row_len == 0 || height == 0 {
-        return out;
-    }
-
-    // Horizontal pass into an f32 image; each tap is one contiguous multiply-add over a row.
-    let mut horizontal = vec![0.0f32; row_len * height as usize];
-    let mut padded = Vec::with_capacity((width as usize + 2 * radius) * channels);
-    for (src, dst) in image
-        .chunks_exact(row_len)
-        .zip(horizontal.chunks_exact_mut(row_len))
-    {
-        pad_row(src, channels, radius, &mut padded);
-        for (tap, &weight) in kernel.iter().enumerate() {
-            let shifted = &padded[tap * channels..tap * channels + row_len];
-            for (d, &s) in dst.iter_mut().zip(shifted) {
-                *d += weight * f32::from(s);
-            }
-        }
-    }
-
-    // Vertical pass, one output row from `ksize` horizontal rows.
-    let mut acc = vec![0.0f32; row_len];
-    for (y, dst) in out.chunks_exact_mut(row_len).enumerate() {
-        acc.fill(0.0);
-        for (tap, &weight) in kernel.iter().enumerate() {
-            let src_y = reflect101(y as i64 + tap as i64 - radius as i64, height as usize);
-            let src = &horizontal[src_y * row_len..(src_y + 1) * row_len];
-            for (a, &s) in acc.iter_mut().zip(src) {
-                *a += weight * s;
-            }
-        }
-        for (d, &a) in dst.iter_mut().zip(&acc) {
-            // Round half up like OpenCV's fixed-point path; `as u8` saturates.
-            *d = (a + 0.5).floor() as u8;
-        }
-    }
-    out
-}
-
 /// Gaussian blur with a `ksize` x `ksize` kernel, as OpenCV's
 /// `GaussianBlur(src, (ksize, ksize), sigma)` with its default reflect-101 border.
 ///
 /// `sigma <= 0` derives sigma from the kernel size as OpenCV does (see [`gaussian_kernel`]).
+/// Weights are quantised to 1/256 and summed in integers, like OpenCV's bit-exact 8-bit path;
+/// the binomial tables (`sigma <= 0`, `ksize <= 7`, so the paper's 5x5) are exact.
 ///
 /// ```
 /// use image::GrayImage;
@@ -251,7 +205,7 @@ pub fn gaussian_blur<P: Pixel<Subpixel = u8>>(
     sigma: f64,
 ) -> Result<Image8<P>> {
     let kernel = gaussian_kernel(ksize, sigma)?;
-    Ok(convolve_separable(image, &kernel))
+    Ok(convolve_separable(image, &fixed_point_weights(&kernel)))
 }
 
 /// Sharpens with the 3x3 kernel `[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]` (as OpenCV's
@@ -388,7 +342,10 @@ pub fn normalize<P: U8Pixel>(image: &Image8<P>) -> ImageBuffer<P::F32, Vec<f32>>
 /// The paper's chain in 8 bits: Gaussian 5x5 (sigma from size), sharpen 3x3, median 3x3.
 pub fn preprocess_u8<P: Pixel<Subpixel = u8>>(image: &Image8<P>) -> Image8<P> {
     let kernel = gaussian_kernel(5, 0.0).unwrap_or_else(|_| unreachable!("5 is a valid size"));
-    median3(&sharpen(&convolve_separable(image, &kernel)))
+    median3(&sharpen(&convolve_separable(
+        image,
+        &fixed_point_weights(&kernel),
+    )))
 }
 
 /// The paper's whole chain: [`preprocess_u8`] then [`normalize`] to `[0, 1]`.
@@ -513,6 +470,29 @@ mod tests {
             for (g, e) in got.iter().zip(&expected) {
                 // The binomial kernel is exact in f32, so rounding half up must agree exactly.
                 prop_assert_eq!(*g, (e + 0.5).floor() as u8);
+            }
+        }
+
+        #[test]
+        fn quantised_gaussian_stays_within_its_error_bound(
+            img in gray_image(), ksize in prop_oneof![Just(9u32), Just(11)], sigma in 0.5f64..4.0,
+        ) {
+            let k = gaussian_kernel(ksize, sigma).expect("valid");
+            let q: Vec<f64> = fixed_point_weights(&k).iter().map(|&w| f64::from(w) / 256.0).collect();
+            prop_assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+            let outer = |v: &[f64]| -> Vec<Vec<f64>> {
+                v.iter().map(|&a| v.iter().map(|&b| a * b).collect()).collect()
+            };
+            let exact = outer(&k.iter().map(|&w| f64::from(w)).collect::<Vec<_>>());
+            let quantised = outer(&q);
+            // Largest change quantising can make to a weighted sum of values in 0..=255.
+            let bound: f64 = exact.iter().flatten().zip(quantised.iter().flatten())
+                .map(|(e, q)| (e - q).abs() * 255.0)
+                .sum();
+            let expected = naive_filter(&img, &exact);
+            let got = gaussian_blur(&img, ksize, sigma).expect("valid");
+            for (g, e) in got.iter().zip(&expected) {
+                prop_assert!((f64::from(*g) - e).abs() <= bound + 0.5 + 1e-9);
             }
         }
 

@@ -123,7 +123,7 @@ fn geometries(at: At<'_>, which: &str, a: &AnnotationIn) -> Result<Vec<Geometry>
     };
     let mut out = Vec::new();
     for ring in rings.iter().filter(|r| !r.is_empty()) {
-        if ring.len() % 2 != 0 {
+        if !ring.len().is_multiple_of(2) {
             return Err(at.error(format!(
                 "{which}: a polygon has an odd number ({}) of coordinates",
                 ring.len()
@@ -142,7 +142,7 @@ fn geometries(at: At<'_>, which: &str, a: &AnnotationIn) -> Result<Vec<Geometry>
         out.push(geometry);
     }
     if out.is_empty() && !a.keypoints.is_empty() {
-        if a.keypoints.len() % 3 != 0 {
+        if !a.keypoints.len().is_multiple_of(3) {
             return Err(at.error(format!(
                 "{which}: keypoints must be triples [x, y, visibility, ...]"
             )));

@@ -65,7 +65,7 @@ pub fn write(annotations: &[Annotation]) -> String {
         .unwrap_or_default()
 }
 
-/// The annotations of a CSV file written by [`write`]; `file` names it in errors.
+/// The annotations of a CSV file written by [`write()`]; `file` names it in errors.
 pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)

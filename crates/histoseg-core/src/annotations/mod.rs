@@ -13,7 +13,7 @@
 //! - [`csv`]: one CSV row per annotation.
 //!
 //! Readers never drop an annotation silently: what they cannot read is an
-//! [`Error::AnnotationInput`](crate::Error::AnnotationInput) naming the file (and line), and
+//! [`crate::Error::AnnotationInput`] naming the file (and line), and
 //! what they read but doubt (coordinates outside the fragment, an image size that differs from
 //! the fragment's) is kept and listed as a [`Warning`].
 

@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(out.warnings[0].line, Some(2));
         let cases = [
             (
-                format!("t,1,2,3,4,other.jpg,100,50"),
+                "t,1,2,3,4,other.jpg,100,50".to_owned(),
                 "line 1: unknown fragment 'other.jpg'",
             ),
             (
