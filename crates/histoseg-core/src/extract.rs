@@ -103,6 +103,38 @@ pub fn read_fragment<R: Read + Seek>(
     })
 }
 
+/// A fragment's pixels cut straight from the overview, when the overview already has the
+/// fragment's resolution (both axes within 0.5 % of its downsample) and holds the whole
+/// fragment; `None` otherwise, and [`read_fragment`] reads the slide instead.
+///
+/// ```
+/// use histoseg_core::{extract::crop_from_overview, fragment::Fragment, rect::Rect};
+/// let overview = image::RgbImage::from_fn(100, 50, |x, y| image::Rgb([x as u8, y as u8, 0]));
+/// let f = Fragment::new("s", Rect::new(40, 20, 60, 40), 2.0).unwrap(); // slide is 200 x 100
+/// let crop = crop_from_overview(&overview, (200, 100), &f).unwrap();
+/// assert_eq!((crop.dimensions(), crop.get_pixel(0, 0).0), ((30, 20), [20, 10, 0]));
+/// assert!(crop_from_overview(&overview, (200, 100), &Fragment { downsample: 1.0, ..f }).is_none());
+/// ```
+pub fn crop_from_overview(
+    overview: &RgbImage,
+    level0: (u32, u32),
+    fragment: &Fragment,
+) -> Option<RgbImage> {
+    let (ow, oh) = overview.dimensions();
+    let dx = f64::from(level0.0) / f64::from(ow.max(1));
+    let dy = f64::from(level0.1) / f64::from(oh.max(1));
+    let close = |d: f64| (d / fragment.downsample - 1.0).abs() < 0.005;
+    if !(close(dx) && close(dy)) {
+        return None;
+    }
+    let (w, h) = fragment.image_size();
+    let x = (f64::from(fragment.x) / dx).round() as u32;
+    let y = (f64::from(fragment.y) / dy).round() as u32;
+    Rect::new(0, 0, ow, oh)
+        .contains(&Rect::new(x, y, w, h))
+        .then(|| image::imageops::crop_imm(overview, x, y, w, h).to_image())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@
 //! - [`dataset`]: the paper's data preparation: readers, points to masks, square, tiling
 //!   schemes, drop-empty, split by image, D4 augmentation.
 //! - [`slide`]: TIFF / BigTIFF / SVS / OME-TIFF pyramids read region by region over `Read + Seek`.
+//! - [`morphology`]: binary opening and closing with OpenCV's elliptic kernel.
 //! - [`regions`]: tissue detection on a slide overview (threshold, morphology, boxes).
+//! - [`jpeg`]: JPEG encoding of fragments and overviews.
 //! - [`extract`]: regions mapped to level 0, split into fragments and read from the slide.
 //! - [`annotations`]: one annotation model in level-0 pixels; Makesense.AI exports of fragments
 //!   read back onto the slide; QuPath GeoJSON, COCO and CSV.
@@ -23,7 +25,9 @@ mod error;
 pub mod extract;
 pub mod filters;
 pub mod fragment;
+pub mod jpeg;
 pub mod metrics;
+pub mod morphology;
 pub mod rect;
 pub mod regions;
 pub mod slide;

@@ -2,7 +2,8 @@
 //!
 //! One colour channel (red by default: stained tissue absorbs red, glass does not) is binarised
 //! with Otsu's threshold or a fixed one, tissue being darker than glass; the mask is cleaned by
-//! a morphological opening (drops specks) and closing (fills holes) with disk-shaped kernels;
+//! a morphological opening (drops specks) and closing (fills holes) with OpenCV's elliptic
+//! kernels;
 //! each 8-connected component gives a bounding box; boxes are merged where they intersect,
 //! then where they lie within `gap` pixels, boxes smaller than `min_area` (or with too little
 //! tissue inside) are dropped, and the survivors are merged once more. Every stage is returned
@@ -11,12 +12,11 @@
 use image::{GrayImage, Luma, RgbImage};
 use imageproc::{
     contrast::otsu_level,
-    distance_transform::Norm,
-    morphology::{close_mut, open_mut},
     region_labelling::{Connectivity, connected_components},
 };
 use serde::{Deserialize, Serialize};
 
+use crate::morphology;
 use crate::rect::{Rect, filter_by_area, merge_intersecting, merge_near};
 
 /// How the channel is binarised.
@@ -38,10 +38,10 @@ pub struct RegionParams {
     pub channel: usize,
     /// Otsu or a fixed level.
     pub threshold: Threshold,
-    /// Radius of the disk used to open the mask (0: no opening).
-    pub open_radius: u8,
-    /// Radius of the disk used to close the mask (0: no closing).
-    pub close_radius: u8,
+    /// Radius of the elliptic kernel used to open the mask (0: no opening).
+    pub open_radius: u32,
+    /// Radius of the elliptic kernel used to close the mask (0: no closing).
+    pub close_radius: u32,
     /// Boxes at most this many pixels apart merge.
     pub gap: u32,
     /// Boxes with a smaller area are dropped.
@@ -122,10 +122,10 @@ pub fn detect_regions(overview: &RgbImage, params: &RegionParams) -> crate::Resu
     };
     let mut mask = tissue_mask(&channel, threshold);
     if params.open_radius > 0 {
-        open_mut(&mut mask, Norm::L2, params.open_radius);
+        mask = morphology::open(&mask, params.open_radius);
     }
     if params.close_radius > 0 {
-        close_mut(&mut mask, Norm::L2, params.close_radius);
+        mask = morphology::close(&mask, params.close_radius);
     }
     let components = component_boxes(&mask);
     let merged = merge_near(&merge_intersecting(&components), params.gap);

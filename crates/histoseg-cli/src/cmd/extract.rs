@@ -4,12 +4,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use histoseg_core::extract::{plan_fragments, read_fragment, scale_rect};
+use histoseg_core::extract::{crop_from_overview, plan_fragments, read_fragment, scale_rect};
 use histoseg_core::fragment::{Fragment, NameStyle};
 use histoseg_core::rect::Rect;
 use histoseg_core::regions::{RegionParams, Threshold, detect_regions};
 use histoseg_core::slide::Slide;
-use image::{Rgb, RgbImage, codecs::jpeg::JpegEncoder};
+use image::{Rgb, RgbImage};
 use serde::Serialize;
 
 use crate::progress;
@@ -152,92 +152,98 @@ fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Res
         .file_stem()
         .map_or_else(|| "slide".into(), |s| s.to_string_lossy());
     let overview = slide.overview(args.max_side)?;
-    let stages = detect_regions(&overview, params)?;
     let overview_downsample = f64::from(width) / f64::from(overview.width().max(1));
     let downsample = args.downsample.unwrap_or(overview_downsample);
     anyhow::ensure!(
         downsample.is_finite() && downsample > 0.0,
         "--downsample must be a positive number, got {downsample}"
     );
-
     let overview_name = format!("{stem}.overview.jpg");
     let regions_name = format!("{stem}.regions.jpg");
-    write_jpeg(&overview, &args.output.join(&overview_name), args.quality)?;
-    write_jpeg(
-        &draw_boxes(&overview, &stages.regions),
-        &args.output.join(&regions_name),
-        args.quality,
-    )?;
-
-    let mut plan = Vec::new();
-    for region in &stages.regions {
-        let level0 = scale_rect(*region, overview.dimensions(), (width, height));
-        plan.extend(plan_fragments(
-            &stem,
-            level0,
-            downsample,
-            args.max_fragment,
-        )?);
-    }
     let style = match args.names {
         Names::Qupath => NameStyle::Qupath,
         Names::Safe => NameStyle::Safe,
     };
-    let bar = progress::bar(plan.len() as u64, "fragments", args.quiet);
-    let mut fragments = Vec::with_capacity(plan.len());
-    for fragment in plan {
-        let pixels = read_fragment(&mut slide, &fragment)?;
-        let file = fragment.file_name(style, "jpg");
-        write_jpeg(&pixels, &args.output.join(&file), args.quality)?;
-        fragments.push(FragmentEntry { file, fragment });
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(SlideEntry {
-        slide: path.to_owned(),
-        width,
-        height,
-        overview: overview_name,
-        regions_image: regions_name,
-        regions: stages
-            .regions
-            .iter()
-            .map(|r| scale_rect(*r, overview.dimensions(), (width, height)))
-            .collect(),
-        fragments,
+
+    // The overview and regions pictures are encoded on a second core while this one detects
+    // tissue and writes the fragments.
+    std::thread::scope(|scope| {
+        let overview_writer =
+            scope.spawn(|| write_jpeg(&overview, &args.output.join(&overview_name), args.quality));
+        let stages = detect_regions(&overview, params)?;
+        let drawn = draw_boxes(&overview, &stages.regions);
+        let regions_path = args.output.join(&regions_name);
+        let regions_writer = scope.spawn(move || write_jpeg(&drawn, &regions_path, args.quality));
+
+        let mut plan = Vec::new();
+        for region in &stages.regions {
+            let level0 = scale_rect(*region, overview.dimensions(), (width, height));
+            plan.extend(plan_fragments(
+                &stem,
+                level0,
+                downsample,
+                args.max_fragment,
+            )?);
+        }
+        let bar = progress::bar(plan.len() as u64, "fragments", args.quiet);
+        let mut fragments = Vec::with_capacity(plan.len());
+        for fragment in plan {
+            let pixels = match crop_from_overview(&overview, (width, height), &fragment) {
+                Some(pixels) => pixels,
+                None => read_fragment(&mut slide, &fragment)?,
+            };
+            let file = fragment.file_name(style, "jpg");
+            write_jpeg(&pixels, &args.output.join(&file), args.quality)?;
+            fragments.push(FragmentEntry { file, fragment });
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        for writer in [overview_writer, regions_writer] {
+            writer
+                .join()
+                .map_err(|_| anyhow::anyhow!("a JPEG writer thread panicked"))??;
+        }
+        Ok(SlideEntry {
+            slide: path.to_owned(),
+            width,
+            height,
+            overview: overview_name.clone(),
+            regions_image: regions_name.clone(),
+            regions: stages
+                .regions
+                .iter()
+                .map(|r| scale_rect(*r, overview.dimensions(), (width, height)))
+                .collect(),
+            fragments,
+        })
     })
 }
 
 fn write_jpeg(image: &RgbImage, path: &Path, quality: u8) -> anyhow::Result<()> {
-    let file =
-        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    JpegEncoder::new_with_quality(&mut writer, quality)
-        .encode_image(image)
-        .with_context(|| format!("cannot write {}", path.display()))
+    let bytes = histoseg_core::jpeg::encode(image, quality)
+        .with_context(|| format!("cannot encode {}", path.display()))?;
+    fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The overview with each box outlined in green, 2 px wide.
 fn draw_boxes(overview: &RgbImage, boxes: &[Rect]) -> RgbImage {
     let mut out = overview.clone();
-    let (w, h) = out.dimensions();
+    let bounds = Rect::new(0, 0, out.width(), out.height());
     for r in boxes {
-        for (x, y) in outline(r, 2) {
-            if x < w && y < h {
-                out.put_pixel(x, y, Rgb([0, 200, 0]));
+        let t = 2.min(r.w).min(r.h);
+        let edges = [
+            Rect::new(r.x, r.y, r.w, t),
+            Rect::new(r.x, (r.bottom() - u64::from(t)) as u32, r.w, t),
+            Rect::new(r.x, r.y, t, r.h),
+            Rect::new((r.right() - u64::from(t)) as u32, r.y, t, r.h),
+        ];
+        for edge in edges.iter().filter_map(|e| e.intersection(&bounds)) {
+            for y in edge.y..edge.y + edge.h {
+                for x in edge.x..edge.x + edge.w {
+                    out.put_pixel(x, y, Rgb([0, 200, 0]));
+                }
             }
         }
     }
     out
-}
-
-/// Pixels of a `thickness` wide frame just inside `r`.
-fn outline(r: &Rect, thickness: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-    let t = thickness.min(r.w).min(r.h);
-    (r.y..r.y + r.h).flat_map(move |y| {
-        (r.x..r.x + r.w).filter_map(move |x| {
-            let edge = x < r.x + t || x >= r.x + r.w - t || y < r.y + t || y >= r.y + r.h - t;
-            edge.then_some((x, y))
-        })
-    })
 }

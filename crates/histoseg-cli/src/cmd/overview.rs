@@ -34,11 +34,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or("")
         .to_ascii_lowercase();
     if ext == "jpg" || ext == "jpeg" {
-        let f = std::fs::File::create(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))?;
-        let mut w = std::io::BufWriter::new(f);
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut w, args.quality.clamp(1, 100))
-            .encode_image(&img)
+        let bytes = histoseg_core::jpeg::encode(&img, args.quality)
+            .with_context(|| format!("cannot encode {}", args.out.display()))?;
+        std::fs::write(&args.out, bytes)
             .with_context(|| format!("cannot write {}", args.out.display()))?;
     } else {
         img.save(&args.out)
