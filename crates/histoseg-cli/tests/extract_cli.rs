@@ -93,6 +93,24 @@ fn fragments_of_cmu1_cover_the_tissue_and_not_the_glass() {
 }
 
 #[test]
+fn fragments_of_the_jpeg2000_slide_cover_its_tissue() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let manifest = extract(&slide("tcga-cr-7395-01a-01-ts1.svs"), out.path(), &[]);
+    let (tissue_inside, _) = coverage(out.path(), &manifest);
+    // The tissue fills the glass nearly edge to edge, so only coverage is asked for here.
+    assert!(
+        tissue_inside > 0.95,
+        "only {tissue_inside:.3} of the tissue lies in fragments"
+    );
+    assert!(
+        !manifest["slides"][0]["fragments"]
+            .as_array()
+            .expect("fragments")
+            .is_empty()
+    );
+}
+
+#[test]
 fn fragments_of_the_kidney_slide_cover_its_small_piece() {
     let out = tempfile::tempdir().expect("temp dir");
     let manifest = extract(&slide("kidney-48-5.tif"), out.path(), &[]);

@@ -16,20 +16,14 @@ pub(crate) fn is_jpeg2000(compression: u16) -> bool {
 /// Checks once per image that its pixels can be decoded, with a message saying why not.
 pub(crate) fn check_supported(ifd: &ImageIfd) -> Result<(), String> {
     let c = ifd.compression;
-    if is_jpeg2000(c) {
-        return Err(format!(
-            "JPEG 2000 not supported: the image is stored with {} tiles",
-            ifd.compression_name()
-        ));
+    if c == 7 || is_jpeg2000(c) {
+        return Ok(()); // the JPEG / JPEG 2000 stream says what it holds
     }
     if !matches!(c, 1 | 5 | 7 | 8 | 32946 | 32773) {
         return Err(format!(
             "compression {} not supported",
             ifd.compression_name()
         ));
-    }
-    if c == 7 {
-        return Ok(()); // the JPEG stream says what it holds
     }
     if ifd.bits != 8 {
         return Err(format!(
@@ -66,6 +60,9 @@ pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<RgbIma
     if ifd.compression == 7 {
         return decode_jpeg(ifd, raw, w, h);
     }
+    if is_jpeg2000(ifd.compression) {
+        return decode_jpeg2000(ifd.compression, raw, w, h);
+    }
     let spp = usize::from(ifd.samples);
     let expected = w as usize * h as usize * spp;
     if expected as u64 > MAX_CHUNK_BYTES {
@@ -92,6 +89,52 @@ pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<RgbIma
         }
     }
     to_rgb(ifd, &data, w, h)
+}
+
+/// Decodes a JPEG 2000 codestream tile (Aperio 33003 YCbCr, 33005 RGB, or 34712) with the
+/// pure-Rust `hayro-jpeg2000`, which also builds for wasm32.
+fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
+    use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
+    let image = Image::new(raw, &DecodeSettings::default())
+        .map_err(|e| format!("JPEG 2000 stream cannot be read: {e:?}"))?;
+    if (image.width(), image.height()) != (w, h) {
+        return Err(format!(
+            "JPEG 2000 tile is {}x{}, the file declares {w}x{h}",
+            image.width(),
+            image.height()
+        ));
+    }
+    let mut context = DecoderContext::default();
+    let decoded = image
+        .decode(&mut context)
+        .map_err(|e| format!("JPEG 2000 tile cannot be decoded: {e:?}"))?;
+    let channels = decoded.components().len();
+    let data = decoded.data_u8();
+    let mut rgb: Vec<u8> = match channels {
+        1 => data.iter().flat_map(|&g| [g, g, g]).collect(),
+        3 | 4 => data
+            .chunks_exact(channels)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        n => return Err(format!("JPEG 2000 tile with {n} components not supported")),
+    };
+    // Aperio's 33003 stores YCbCr without the codestream's colour transform (as OpenSlide
+    // reads it); convert with the JPEG (JFIF) matrix.
+    if compression == 33003 && channels >= 3 {
+        for px in rgb.chunks_exact_mut(3) {
+            let (y, cb, cr) = (
+                f32::from(px[0]),
+                f32::from(px[1]) - 128.0,
+                f32::from(px[2]) - 128.0,
+            );
+            px[0] = (y + 1.402 * cr).round().clamp(0.0, 255.0) as u8;
+            px[1] = (y - 0.344_136 * cb - 0.714_136 * cr)
+                .round()
+                .clamp(0.0, 255.0) as u8;
+            px[2] = (y + 1.772 * cb).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    RgbImage::from_raw(w, h, rgb).ok_or_else(|| "JPEG 2000 tile decoded to the wrong size".into())
 }
 
 fn to_rgb(ifd: &ImageIfd, data: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
@@ -285,6 +328,17 @@ fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, S
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn broken_jpeg2000_streams_are_errors() {
+        for raw in [
+            &b"not a codestream"[..],
+            &[0xFF, 0x4F, 0xFF, 0x51, 0, 0][..],
+        ] {
+            let err = super::decode_jpeg2000(33005, raw, 16, 16).expect_err("garbage");
+            assert!(err.contains("JPEG 2000"), "{err}");
+        }
+    }
+
     use super::*;
 
     #[test]
