@@ -127,11 +127,11 @@ fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbIm
                 f32::from(px[1]) - 128.0,
                 f32::from(px[2]) - 128.0,
             );
-            px[0] = (y + 1.402 * cr).round().clamp(0.0, 255.0) as u8;
-            px[1] = (y - 0.344_136 * cb - 0.714_136 * cr)
-                .round()
-                .clamp(0.0, 255.0) as u8;
-            px[2] = (y + 1.772 * cb).round().clamp(0.0, 255.0) as u8;
+            // Round half up and saturate (`as u8`) without the libm `round` call.
+            let to_u8 = |v: f32| (v.max(0.0) + 0.5) as u8;
+            px[0] = to_u8(y + 1.402 * cr);
+            px[1] = to_u8(y - 0.344_136 * cb - 0.714_136 * cr);
+            px[2] = to_u8(y + 1.772 * cb);
         }
     }
     RgbImage::from_raw(w, h, rgb).ok_or_else(|| "JPEG 2000 tile decoded to the wrong size".into())

@@ -115,7 +115,9 @@ impl AreaAccumulator {
         let data = self
             .acc
             .iter()
-            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            // Round half up without `f32::round`, a libm call on baseline x86-64; `as u8`
+            // saturates at 255.
+            .map(|&v| (v.max(0.0) + 0.5) as u8)
             .collect();
         RgbImage::from_raw(self.dst_w, self.dst_h, data)
             .unwrap_or_else(|| RgbImage::new(self.dst_w, self.dst_h))
