@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh), builds the CLI in release mode and runs the main job on real data
 # from ../shared/data: reads the slides' pyramids (SVS with JPEG and JPEG 2000 tiles, TIFF,
-# OME-TIFF), finds the tissue and writes the fragments
-# with their level-0 coordinates in their names, then runs the paper's preprocessing chain on
-# a BreCaHAD image. Output: out/demo/.
+# OME-TIFF), finds the tissue and writes the fragments with their level-0 coordinates in their
+# names, then runs the paper's preprocessing chain on a BreCaHAD image. Output: out/demo/.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
