@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Browser tests of the npm package (web/): sets up (scripts/setup-web.sh), builds the wasm
+# bundle and the native CLI the results are compared with, then runs the tests in headless
+# Chromium.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/.."
+bash scripts/setup-web.sh
+source scripts/env.sh
+bash scripts/build-web.sh
+cargo build -p histoseg-cli
+export HISTOSEG_CLI="$CARGO_TARGET_DIR/debug/histoseg"
+(cd web && node --test test/browser.test.mjs)

@@ -1,0 +1,122 @@
+// Types of the histoseg browser API. Coordinates are level-0 slide pixels (x right, y down);
+// boxes of `detectRegions` stages are overview pixels. Field names follow the CLI's JSON.
+
+/** An axis-aligned rectangle in pixels. */
+export interface Rect { x: number; y: number; w: number; h: number }
+
+/** An RGB picture: `pixels.length === width * height * 3`. */
+export interface Picture { width: number; height: number; pixels: Uint8Array }
+
+export interface LevelInfo {
+  width: number; height: number; downsample: number;
+  tile_width: number; tile_height: number; tiled: boolean; compression: string;
+}
+
+export interface SlideInfo {
+  file: string;
+  vendor: 'aperio' | 'ome-tiff' | 'generic-tiff' | 'image';
+  bigtiff: boolean;
+  levels: LevelInfo[];
+  associated: { kind: 'thumbnail' | 'label' | 'macro'; width: number; height: number; compression: string }[];
+  mpp_x: number | null; mpp_y: number | null; objective_power: number | null;
+}
+
+/** Tissue detection options (defaults: the CLI's). Unknown keys are refused. */
+export interface DetectOptions {
+  maxSide?: number; channel?: 0 | 1 | 2; threshold?: 'otsu' | number;
+  openRadius?: number; closeRadius?: number; gap?: number; minArea?: number; minTissue?: number;
+}
+
+export interface ExtractOptions extends DetectOptions {
+  /** Downsample of the fragment images (default: the overview's). */
+  downsample?: number;
+  /** Fragments larger than this on a side are split (default 4096). */
+  maxFragment?: number;
+  /** JPEG quality 1-100 (default 90). */
+  quality?: number;
+  names?: 'qupath' | 'safe';
+}
+
+export interface Detection {
+  width: number; height: number; downsample: number; threshold: number;
+  /** Tissue mask, one byte a pixel (255 tissue). */
+  mask: Uint8Array;
+  components: Rect[]; merged: Rect[]; filtered: Rect[]; regions: Rect[];
+  regions_level0: Rect[];
+}
+
+export interface Fragment { source: string; x: number; y: number; w: number; h: number; downsample: number }
+
+export interface ExtractedFragment {
+  /** File name carrying the coordinates, e.g. `slide [d=4,x=..,y=..,w=..,h=..].jpg`. */
+  name: string; fragment: Fragment; width: number; height: number; blob: Blob;
+}
+
+export interface Extraction { regions_level0: Rect[]; fragments: ExtractedFragment[] }
+
+export type Geometry =
+  | { type: 'point'; x: number; y: number }
+  | { type: 'rect'; x: number; y: number; w: number; h: number }
+  | { type: 'polygon'; points: [number, number][] };
+
+export interface Annotation { class: string; geometry: Geometry }
+export interface TextFile { name: string; text: string }
+
+export interface PixelCounts {
+  true_positive: number; false_positive: number; false_negative: number; true_negative: number;
+}
+export interface PixelScores extends PixelCounts { dice: number; iou: number }
+export interface PixelSummary {
+  images: number; mean_dice: number; mean_iou: number; dataset_dice: number; dataset_iou: number;
+}
+export interface PointScores {
+  pairs: [number, number][]; predicted: number; truth: number;
+  precision: number; recall: number; f1: number;
+}
+
+/** Pixels: 1 (grey), 3 (RGB) or 4 (RGBA) bytes a pixel, told apart by the length. */
+type Pixels = Uint8Array | Uint8ClampedArray;
+type SlideFormat = 'geojson' | 'coco' | 'csv';
+type MakesenseFormat = 'yolo' | 'voc' | 'csv-rects' | 'csv-points' | 'coco' | 'vgg';
+
+export declare class Slide {
+  readonly info: SlideInfo;
+  readonly stem: string;
+  readonly fileSize: number;
+  bytesRead(): Promise<number>;
+  overview(maxSide?: number): Promise<Picture>;
+  readRegion(level: number, rect: Rect): Promise<Picture>;
+  detectRegions(options?: DetectOptions): Promise<Detection>;
+  extractFragments(
+    options?: ExtractOptions,
+    callbacks?: { onProgress?: (done: number, total: number) => void },
+  ): Promise<Extraction>;
+  close(): Promise<boolean>;
+}
+
+export declare class Histoseg {
+  static create(options?: { worker?: Worker }): Promise<Histoseg>;
+  readonly version: string;
+  openSlide(file: Blob, name?: string): Promise<Slide>;
+  gaussianBlur(pixels: Pixels, width: number, height: number, ksize?: number, sigma?: number): Promise<Uint8Array>;
+  sharpen(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
+  median3(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
+  preprocess(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
+  normalize(pixels: Pixels, width: number, height: number): Promise<Float32Array>;
+  pixelScores(predicted: Uint8Array, truth: Uint8Array, width: number, height: number): Promise<PixelScores>;
+  pixelSummary(counts: PixelCounts[]): Promise<PixelSummary>;
+  matchPoints(predicted: [number, number][], truth: [number, number][], radius: number): Promise<PointScores>;
+  fragmentName(fragment: Fragment, style?: 'qupath' | 'safe', ext?: string): Promise<string>;
+  parseFragmentName(name: string): Promise<Fragment>;
+  fragmentToSlide(fragment: Fragment, u: number, v: number): Promise<[number, number]>;
+  slideToFragment(fragment: Fragment, x: number, y: number): Promise<[number, number]>;
+  readAnnotations(format: SlideFormat, file: string, text: string): Promise<Annotation[]>;
+  writeAnnotations(format: SlideFormat, annotations: Annotation[], slide?: { slide?: string; width?: number; height?: number }): Promise<string>;
+  importMakesense(format: MakesenseFormat, files: TextFile[], fragmentNames: string[], options?: { labels?: string[]; manifest?: string }): Promise<{ slides: Record<string, Annotation[]>; warnings: string[] }>;
+  exportMakesense(format: MakesenseFormat, fragments: { name: string; annotations: Annotation[] }[], options?: { labels?: string[] }): Promise<TextFile[]>;
+  assignToFragments(annotations: Annotation[], fragmentNames: string[]): Promise<{ placed: Record<string, Annotation[]>; left: Annotation[] }>;
+  terminate(): void;
+}
+
+/** An RGB picture as an `ImageData` for a canvas. */
+export declare function toImageData(picture: Picture): ImageData;

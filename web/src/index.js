@@ -1,0 +1,161 @@
+// The main-thread API: every call goes to a Web Worker that owns the wasm module, so the page
+// never blocks; every method returns a promise; failures reject with an Error carrying the
+// core's message.
+
+class Client {
+  /** @param {Worker} worker */
+  constructor(worker) {
+    this.worker = worker;
+    this.next = 1;
+    /** @type {Map<number, {resolve: Function, reject: Function, progress?: Function}>} */
+    this.pending = new Map();
+    worker.onmessage = (event) => {
+      const { id, result, error, progress } = event.data;
+      const call = this.pending.get(id);
+      if (!call) return;
+      if (progress) {
+        call.progress?.(...progress);
+        return;
+      }
+      this.pending.delete(id);
+      if (error) {
+        const e = new Error(error.message);
+        e.name = error.name === 'Error' ? 'HistosegError' : error.name;
+        call.reject(e);
+      } else {
+        call.resolve(result);
+      }
+    };
+    worker.onerror = (event) => {
+      const e = new Error(`histoseg worker failed: ${event.message ?? 'unknown error'}`);
+      for (const call of this.pending.values()) call.reject(e);
+      this.pending.clear();
+    };
+  }
+
+  request(op, args = [], progress = undefined) {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, progress });
+      this.worker.postMessage({ id, op, args });
+    });
+  }
+}
+
+/** An open slide; its pixels stay in the worker until asked for. */
+export class Slide {
+  /** @param {Client} client @param {any} opened */
+  constructor(client, opened) {
+    this.client = client;
+    this.handle = opened.handle;
+    /** What the slide declares, as `histoseg info --json`. */
+    this.info = opened.info;
+    /** File name without extension: the fragments' stem. */
+    this.stem = opened.stem;
+    /** File size in bytes. */
+    this.fileSize = opened.fileSize;
+  }
+
+  #call(method, ...args) {
+    return this.client.request('slide', [this.handle, method, ...args]);
+  }
+
+  /** Bytes read from the file so far. */
+  bytesRead() { return this.#call('bytesRead'); }
+
+  /** Overview at most `maxSide` pixels on its long side (RGB). */
+  overview(maxSide = 2048) { return this.#call('overview', maxSide); }
+
+  /** A region of `level` in that level's pixels (RGB). */
+  readRegion(level, { x, y, w, h }) { return this.#call('readRegion', level, x, y, w, h); }
+
+  /** Tissue regions with every stage. */
+  detectRegions(options = {}) { return this.#call('detectRegions', options); }
+
+  /** Fragments as JPEG Blobs with their names and level-0 rectangles. */
+  async extractFragments(options = {}, { onProgress } = {}) {
+    const out = await this.client.request('extract', [this.handle, options], onProgress);
+    return {
+      regions_level0: out.regions_level0,
+      fragments: out.fragments.map(({ jpeg, ...f }) => ({
+        ...f,
+        blob: new Blob([jpeg], { type: 'image/jpeg' }),
+      })),
+    };
+  }
+
+  /** Frees the slide in the worker. */
+  close() { return this.client.request('close', [this.handle]); }
+}
+
+function defaultWorker() {
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'histoseg' });
+}
+
+/** The library: one worker, one wasm module. */
+export class Histoseg {
+  /** @param {Client} client */
+  constructor(client) { this.client = client; }
+
+  /** Starts the worker and loads the wasm module. */
+  static async create({ worker } = {}) {
+    const client = new Client(worker ?? defaultWorker());
+    const h = new Histoseg(client);
+    h.version = await client.request('version');
+    return h;
+  }
+
+  /** Opens a user's File (read piece by piece in the worker, never whole). */
+  async openSlide(file, name = undefined) {
+    return new Slide(this.client, await this.client.request('open', [file, name ?? file.name]));
+  }
+
+  #fn(name, ...args) { return this.client.request('call', [name, ...args]); }
+
+  gaussianBlur(pixels, width, height, ksize = 5, sigma = 0) {
+    return this.#fn('gaussianBlur', pixels, width, height, ksize, sigma);
+  }
+  sharpen(pixels, width, height) { return this.#fn('sharpen', pixels, width, height); }
+  median3(pixels, width, height) { return this.#fn('median3', pixels, width, height); }
+  preprocess(pixels, width, height) { return this.#fn('preprocess', pixels, width, height); }
+  normalize(pixels, width, height) { return this.#fn('normalize', pixels, width, height); }
+  pixelScores(predicted, truth, width, height) {
+    return this.#fn('pixelScores', predicted, truth, width, height);
+  }
+  pixelSummary(counts) { return this.#fn('pixelSummary', counts); }
+  matchPoints(predicted, truth, radius) { return this.#fn('matchPoints', predicted, truth, radius); }
+  fragmentName(fragment, style = 'qupath', ext = 'jpg') {
+    return this.#fn('fragmentName', fragment, style, ext);
+  }
+  parseFragmentName(name) { return this.#fn('parseFragmentName', name); }
+  fragmentToSlide(fragment, u, v) { return this.#fn('fragmentToSlide', fragment, u, v); }
+  slideToFragment(fragment, x, y) { return this.#fn('slideToFragment', fragment, x, y); }
+  readAnnotations(format, file, text) { return this.#fn('readAnnotations', format, file, text); }
+  writeAnnotations(format, annotations, { slide = 'slide', width = 0, height = 0 } = {}) {
+    return this.#fn('writeAnnotations', format, annotations, slide, width, height);
+  }
+  importMakesense(format, files, fragmentNames, { labels, manifest } = {}) {
+    return this.#fn('importMakesense', format, files, fragmentNames, labels, manifest);
+  }
+  exportMakesense(format, fragments, { labels } = {}) {
+    return this.#fn('exportMakesense', format, fragments, labels);
+  }
+  assignToFragments(annotations, fragmentNames) {
+    return this.#fn('assignToFragments', annotations, fragmentNames);
+  }
+
+  /** Stops the worker; open slides are gone. */
+  terminate() { this.client.worker.terminate(); }
+}
+
+/** An RGB picture as an `ImageData` (RGBA) for a canvas. */
+export function toImageData({ width, height, pixels }) {
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < pixels.length; i += 3, j += 4) {
+    rgba[j] = pixels[i];
+    rgba[j + 1] = pixels[i + 1];
+    rgba[j + 2] = pixels[i + 2];
+    rgba[j + 3] = 255;
+  }
+  return new ImageData(rgba, width, height);
+}
