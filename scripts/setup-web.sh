@@ -24,6 +24,8 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 web="$here/../web"
-if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json" 2>/dev/null; then
+stamp="$web/node_modules/.histoseg-lock"
+if ! cmp -s "$web/package-lock.json" "$stamp"; then
   (cd "$web" && npm ci --no-audit --no-fund)
+  cp "$web/package-lock.json" "$stamp"
 fi
