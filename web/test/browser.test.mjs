@@ -121,6 +121,24 @@ test('fragments: names decode to their rectangles, JPEG bytes equal the CLI file
   assert.deepEqual(progress.at(-1), [got.fragments.length, got.fragments.length]);
 });
 
+test('regions equal the CLI on other layouts: JPEG 2000 SVS, OME-TIFF pyramid', async () => {
+  for (const name of ['tcga-cr-7395-01a-01-ts1.svs', 'cmu1_pyramid_subifds.ome.tif']) {
+    const path = join(slides, name);
+    const out = join(scratch, `native-${name}`);
+    execFileSync(cli, ['extract', path, '-o', out, '--quiet']);
+    const expected = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).slides[0].regions;
+    await page.setInputFiles('#file', path);
+    const got = await page.evaluate(async () => {
+      const s = await window.histoseg.openSlide(document.querySelector('#file').files[0]);
+      const d = await s.detectRegions();
+      await s.close();
+      return d.regions_level0;
+    });
+    assert.ok(expected.length > 0, `${name}: the CLI finds tissue`);
+    assert.deepEqual(got, expected, name);
+  }
+});
+
 test('opening a slide and its overview read only a small share of the file', async (t) => {
   const pyramid = join(slides, 'cmu1_generic_tiled_pyramid_jpeg.tif');
   await page.setInputFiles('#file', pyramid);
