@@ -160,7 +160,7 @@ test('opening a slide and its overview read only a small share of the file', asy
   assert.ok(svs[0] < svs[1] * 0.05, `opening the SVS read ${svs[0]} of ${svs[1]} bytes`);
 });
 
-test('a bad file rejects with a clear Error and the worker keeps working', async () => {
+test('a bad file rejects with a clear Error and the worker keeps working', async (t) => {
   for (const name of ['broken.svs', 'unreadable.svs']) {
     await page.setInputFiles('#bad', join(slides, name));
     const got = await page.evaluate(async () => {
@@ -185,6 +185,35 @@ test('a bad file rejects with a clear Error and the worker keeps working', async
     }
   });
   assert.match(bad, /unknown field `maxSides`/);
+  const refusals = await page.evaluate(async () => {
+    const h = window.histoseg;
+    const calls = {
+      level: () => window.slide.readRegion(9, { x: 0, y: 0, w: 10, h: 10 }),
+      huge: () => window.slide.readRegion(0, { x: 0, y: 0, w: 200000, h: 200000 }),
+      zeroSide: () => window.slide.overview(0),
+      threshold: () => window.slide.detectRegions({ threshold: 'mean' }),
+      quality: () => window.slide.extractFragments({ quality: 0 }),
+      pixels: () => h.sharpen(new Uint8Array(10), 4, 4),
+      kernel: () => h.gaussianBlur(new Uint8Array(16), 4, 4, 4, 0),
+      name: () => h.parseFragmentName('holiday.jpg'),
+      format: () => h.importMakesense('xml', [], []),
+    };
+    const out = {};
+    for (const [k, call] of Object.entries(calls)) {
+      try {
+        await call();
+        out[k] = 'accepted';
+      } catch (e) {
+        out[k] = e instanceof Error ? e.message : `not an Error: ${e}`;
+      }
+    }
+    return out;
+  });
+  for (const [k, message] of Object.entries(refusals)) {
+    t.diagnostic(`${k}: ${message}`);
+    assert.notEqual(message, 'accepted', k);
+    assert.doesNotMatch(message, /unreachable|panicked|RuntimeError|not an Error/, `${k}: ${message}`);
+  }
   const still = await page.evaluate(async () => (await window.slide.detectRegions()).regions.length);
   assert.ok(still > 0);
   assert.deepEqual(errors, []);

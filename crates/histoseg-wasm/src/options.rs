@@ -73,8 +73,11 @@ impl ThresholdOption {
             ThresholdOption::Level(v) if v.fract() == 0.0 && (0.0..=255.0).contains(v) => {
                 Ok(Threshold::Fixed(*v as u8))
             }
-            other => Err(Error::Input(format!(
-                "threshold must be 'otsu' or a whole number 0-255, got {other:?}"
+            ThresholdOption::Named(n) => Err(Error::Input(format!(
+                "threshold must be 'otsu' or a whole number 0-255, got '{n}'"
+            ))),
+            ThresholdOption::Level(v) => Err(Error::Input(format!(
+                "threshold must be 'otsu' or a whole number 0-255, got {v}"
             ))),
         }
     }
