@@ -242,12 +242,19 @@ test('filters, metrics, name codec and annotation formats', async () => {
     const fromGeojson = await h.readAnnotations('geojson', 'a.geojson', geojson);
     const exported = await h.exportMakesense('csv-points', [{ name: fragmentName, annotations: nuclei.slice(0, 1) }]);
     const imported = await h.importMakesense('csv-points', exported, [fragmentName]);
+    const median = await h.median3(new Uint8Array([9, 0, 9, 9, 9, 9, 9, 9, 9]), 3, 3);
+    const summary = await h.pixelSummary([scores, { ...scores, false_positive: 0 }]);
+    const back2 = await h.slideToFragment(fragment, ...onSlide);
+    const assigned = await h.assignToFragments(nuclei, [fragmentName]);
+    const region = await window.slide.readRegion(0, { x: 100, y: 200, w: 30, h: 20 });
     let badRadius;
     try { await h.matchPoints([], [], -1); } catch (e) { badRadius = e.message; }
     return {
       same: Array.from(a).join() === Array.from(b).filter((_, i) => i % 4 !== 3).join(),
       norm: Array.from(norm), scores, f1: points.f1, name, back, onSlide, fromGeojson, nuclei,
-      imported, badRadius,
+      imported, badRadius, median: Array.from(median), summary, back2,
+      placed: assigned.placed[fragmentName], left: assigned.left,
+      region: [region.width, region.height, region.pixels.length],
     };
   });
   assert.ok(got.same, 'RGBA and RGB pixels filter alike');
@@ -261,6 +268,13 @@ test('filters, metrics, name codec and annotation formats', async () => {
   assert.deepEqual(got.fromGeojson, got.nuclei);
   assert.deepEqual(got.imported.slides['cmu 1'], got.nuclei.slice(0, 1));
   assert.match(got.badRadius, /radius/);
+  assert.deepEqual(got.median, [9, 9, 9, 9, 9, 9, 9, 9, 9]);
+  assert.equal(got.summary.images, 2);
+  assert.equal(got.summary.mean_dice, (0.5 + 2 / 3) / 2);
+  assert.deepEqual(got.back2, [10, 5]);
+  assert.deepEqual(got.placed, got.nuclei);
+  assert.deepEqual(got.left, []);
+  assert.deepEqual(got.region, [30, 20, 30 * 20 * 3]);
 });
 
 test('npm pack gives a package that installs and runs', async () => {
