@@ -1,7 +1,13 @@
 // Fast canvas drawing of annotations and regions in level-0 slide pixels, shared by the
 // OpenSeadragon overlay and the annotation page: shapes outside the visible rectangle are
-// skipped, and every class is drawn as one batched path (one fill for its points, one stroke
-// for its boxes and polygons), so tens of thousands of annotations draw within a frame.
+// skipped; up to RASTER_FROM visible shapes, every class is drawn as one batched path (one
+// fill for its points, one stroke for its boxes and polygons, antialiased); beyond that the
+// shapes are stamped into a pixel buffer in JavaScript and drawn as one image, because
+// filling tens of thousands of subpaths costs 30-80 ms in Chromium's software rasteriser
+// while stamping them costs a few.
+
+/** Visible shapes from which the pixel-buffer path is taken. */
+export const RASTER_FROM = 2000;
 
 /**
  * Level-0 slide pixels to canvas pixels: `cx = scale * x + dx`, `cy = scale * y + dy`.
@@ -63,15 +69,23 @@ export function visibleRect(t, width, height, margin = 8) {
 export function drawAnnotations(ctx, annotations, t, colorOf, options = {}) {
   const { pointRadius = 4, lineWidth = 1.5, hidden } = options;
   const [vx0, vy0, vx1, vy1] = visibleRect(t, ctx.canvas.width, ctx.canvas.height, pointRadius + lineWidth);
+  const visible = [];
+  for (const a of annotations) {
+    if (hidden?.has(a.class)) continue;
+    const b = boundsOf(a);
+    if (b[2] < vx0 || b[0] > vx1 || b[3] < vy0 || b[1] > vy1) continue;
+    visible.push(a);
+  }
+  if (visible.length >= RASTER_FROM) {
+    rasterize(ctx, visible, t, colorOf, pointRadius, lineWidth);
+    return visible.length;
+  }
   /** @type {Map<string, {points: Path2D, shapes: Path2D}>} */
   const paths = new Map();
   const { scale, dx, dy } = t;
   const r = pointRadius;
   let drawn = 0;
-  for (const a of annotations) {
-    if (hidden?.has(a.class)) continue;
-    const b = boundsOf(a);
-    if (b[2] < vx0 || b[0] > vx1 || b[3] < vy0 || b[1] > vy1) continue;
+  for (const a of visible) {
     let p = paths.get(a.class);
     if (!p) {
       p = { points: new Path2D(), shapes: new Path2D() };
@@ -107,6 +121,96 @@ export function drawAnnotations(ctx, annotations, t, colorOf, options = {}) {
   }
   ctx.restore();
   return drawn;
+}
+
+/** @type {WeakMap<HTMLCanvasElement|OffscreenCanvas, {canvas: OffscreenCanvas, image: ImageData, pixels: Uint32Array}>} */
+const layers = new WeakMap();
+/** @type {Map<string, number>} CSS colour -> RGBA packed as the platform's Uint32 */
+const packed = new Map();
+
+function pack(color) {
+  let v = packed.get(color);
+  if (v === undefined) {
+    const c = new OffscreenCanvas(1, 1).getContext('2d');
+    c.fillStyle = color;
+    c.fillRect(0, 0, 1, 1);
+    v = new Uint32Array(c.getImageData(0, 0, 1, 1).data.buffer)[0];
+    packed.set(color, v);
+  }
+  return v;
+}
+
+/**
+ * Stamps shapes into a pixel buffer (discs for points, `lineWidth`-wide outlines for boxes
+ * and polygons, no antialiasing) and draws it over the canvas as one image.
+ */
+function rasterize(ctx, visible, t, colorOf, pointRadius, lineWidth) {
+  const { width: w, height: h } = ctx.canvas;
+  let layer = layers.get(ctx.canvas);
+  if (!layer || layer.image.width !== w || layer.image.height !== h) {
+    const image = new ImageData(w, h);
+    layer = { canvas: new OffscreenCanvas(w, h), image, pixels: new Uint32Array(image.data.buffer) };
+    layers.set(ctx.canvas, layer);
+  }
+  const px = layer.pixels;
+  px.fill(0);
+  const { scale, dx, dy } = t;
+  const lw = Math.max(1, Math.round(lineWidth));
+  const R = Math.max(1, Math.round(pointRadius));
+  const spans = Array.from({ length: 2 * R + 1 }, (_, i) => Math.floor(Math.sqrt(R * R - (i - R) ** 2)));
+  const fill = (x0, y0, x1, y1, c) => {
+    x0 = Math.max(0, x0 | 0); y0 = Math.max(0, y0 | 0);
+    x1 = Math.min(w - 1, x1 | 0); y1 = Math.min(h - 1, y1 | 0);
+    for (let y = y0; y <= y1; y++) px.fill(c, y * w + x0, y * w + x1 + 1);
+  };
+  const line = (xa, ya, xb, yb, c) => {
+    const n = Math.max(1, Math.ceil(Math.max(Math.abs(xb - xa), Math.abs(yb - ya))));
+    if (n > 4 * (w + h)) return; // a huge zoom: skip rather than walk far off-canvas
+    const sx = (xb - xa) / n;
+    const sy = (yb - ya) / n;
+    for (let i = 0; i <= n; i++) {
+      const x = (xa + sx * i) | 0;
+      const y = (ya + sy * i) | 0;
+      if (x >= -lw && y >= -lw && x < w && y < h) fill(x, y, x + lw - 1, y + lw - 1, c);
+    }
+  };
+  for (const a of visible) {
+    const c = pack(colorOf(a.class));
+    const g = a.geometry;
+    if (g.type === 'point') {
+      const x = Math.round(scale * g.x + dx);
+      const y = Math.round(scale * g.y + dy);
+      for (let i = 0; i <= 2 * R; i++) {
+        const yy = y + i - R;
+        if (yy < 0 || yy >= h) continue;
+        const x0 = Math.max(0, x - spans[i]);
+        const x1 = Math.min(w - 1, x + spans[i]);
+        if (x0 <= x1) px.fill(c, yy * w + x0, yy * w + x1 + 1);
+      }
+    } else if (g.type === 'rect') {
+      const x0 = scale * g.x + dx;
+      const y0 = scale * g.y + dy;
+      const x1 = x0 + scale * g.w;
+      const y1 = y0 + scale * g.h;
+      fill(x0, y0, x1, y0 + lw - 1, c);
+      fill(x0, y1 - lw + 1, x1, y1, c);
+      fill(x0, y0, x0 + lw - 1, y1, c);
+      fill(x1 - lw + 1, y0, x1, y1, c);
+    } else {
+      const p = g.points;
+      for (let i = 0; i < p.length; i++) {
+        const [xa, ya] = p[i];
+        const [xb, yb] = p[(i + 1) % p.length];
+        line(scale * xa + dx, scale * ya + dy, scale * xb + dx, scale * yb + dy, c);
+      }
+    }
+  }
+  const lctx = /** @type {OffscreenCanvasRenderingContext2D} */ (layer.canvas.getContext('2d'));
+  lctx.putImageData(layer.image, 0, 0);
+  ctx.save();
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.drawImage(layer.canvas, 0, 0);
+  ctx.restore();
 }
 
 /**
