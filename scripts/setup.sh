@@ -6,6 +6,15 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/env.sh"
 
+# Debian packages: Mesa's software Vulkan driver (lavapipe), so burn-wgpu runs without a GPU.
+packages=()
+compgen -G "/usr/share/vulkan/icd.d/lvp_icd*.json" >/dev/null || packages+=(mesa-vulkan-drivers libvulkan1)
+if [ ${#packages[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+
 rustup target list --installed | grep -qx wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
 
@@ -16,3 +25,6 @@ if ! cmp -s "$requirements" "$stamp"; then
   "$HISTOSEG_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
   cp "$requirements" "$stamp"
 fi
+
+# The browser library: wasm-bindgen-cli, Chromium, npm packages.
+bash "$here/setup-web.sh"

@@ -30,6 +30,17 @@ enum Command {
     Dataset(cmd::dataset::Args),
     /// Bring annotations made on fragment images (Makesense.AI exports) back onto the slide.
     Annotations(cmd::annotations::Args),
+    /// Train a U-Net or U-Net-ResNet50 on a built dataset (burn-wgpu or CPU).
+    Train(cmd::train::Args),
+    /// Score a model: pixel Dice and IoU, nucleus precision, recall and F1, overlays.
+    Evaluate(cmd::evaluate::Args),
+    /// The paper's grid: build the nine dataset variants, train and evaluate every model on
+    /// each, and write the table beside the paper's numbers.
+    Experiment(cmd::experiment::Args),
+    /// Write a run's model as the compact file the browser loads.
+    Export(cmd::export::Args),
+    /// Find nuclei on images or slide fragments: mask, instances, GeoJSON points.
+    Predict(cmd::predict::Args),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -41,6 +52,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dataset(args) => cmd::dataset::run(args),
         Command::Extract(args) => cmd::extract::run(args),
         Command::Annotations(args) => cmd::annotations::run(args),
+        Command::Train(args) => cmd::train::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
+        Command::Experiment(args) => cmd::experiment::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Predict(args) => cmd::predict::run(args),
     }
 }
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One training step (forward, BCE + Dice, backward, Adam) of each model at full width on a
+# 4x3x256x256 batch: burn (ours) against PyTorch, same architecture, in the same run, and the
+# ratio PyTorch time / burn time (above 1: we are faster).
+#
+# Usage: bash bench/train_step.sh [DEVICE] [STEPS]
+#   DEVICE cpu (default): burn's CPU backend vs PyTorch CPU, both on every core.
+#   DEVICE gpu: burn-wgpu vs PyTorch CUDA (on a machine with an NVIDIA GPU).
+# Sets up a PyTorch venv under $HISTOSEG_CACHE on first use (about 1 GB from PyPI).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/env.sh
+DEVICE=${1:-cpu}
+STEPS=${2:-3}
+TORCH_VENV="$HISTOSEG_CACHE/torch-venv"
+if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c "import torch" 2>/dev/null; then
+  python3 -m venv "$TORCH_VENV"
+  "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.9.1 numpy==2.4.6
+fi
+cargo build --release -q -p histoseg-model --example train_step
+BURN="$CARGO_TARGET_DIR/release/examples/train_step"
+THREADS=$(nproc)
+burn_device=$([ "$DEVICE" = gpu ] && echo wgpu || echo cpu)
+torch_device=$([ "$DEVICE" = gpu ] && echo cuda || echo cpu)
+printf "%-15s %-8s %12s %12s %8s\n" model device "burn s/step" "torch s/step" "ratio"
+for model in unet unet-resnet50; do
+  ours=$("$BURN" "$model" "$burn_device" 4 256 "$STEPS")
+  peer=$("$TORCH_VENV/bin/python" bench/train_step_torch.py "$model" "$torch_device" 4 256 "$STEPS" "$THREADS")
+  echo "  burn:    $ours" >&2
+  echo "  pytorch: $peer" >&2
+  python3 - "$model" "$DEVICE" "$ours" "$peer" <<'PY'
+import json, sys
+model, device, ours, peer = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+print(f"{model:<15} {device:<8} {ours['step_s']:>12.3f} {peer['step_s']:>12.3f} {peer['step_s'] / ours['step_s']:>7.2f}x")
+PY
+done

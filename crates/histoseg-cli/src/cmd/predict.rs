@@ -1,0 +1,133 @@
+//! `histoseg predict`: nuclei on images or slide fragments: mask, instance labels and centre
+//! points as GeoJSON (in level-0 slide coordinates when the file name carries a fragment's).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use histoseg_core::annotations::{Annotation, Geometry, geojson};
+use histoseg_core::fragment::Fragment;
+use image::{Luma, Rgb, RgbImage};
+
+use super::model_args::{DeviceArgs, load_predictor};
+
+/// Arguments of `histoseg predict`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A model file (.hsm) or a run folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Images or fragments (names made by `histoseg extract` map points to the slide).
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(short, long)]
+    out: PathBuf,
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// Probability threshold (default: the model's).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Smallest nucleus in pixels (default: the model's).
+    #[arg(long)]
+    min_area: Option<u32>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Colours each instance from its index, for a look.
+fn instance_image(
+    width: u32,
+    height: u32,
+    nuclei: &[histoseg_model::postprocess::Nucleus],
+    mask: &image::GrayImage,
+) -> RgbImage {
+    let mut out = RgbImage::new(width, height);
+    for (i, n) in nuclei.iter().enumerate() {
+        let h = (i as u32).wrapping_mul(2_654_435_761);
+        let colour = Rgb([
+            64 + (h >> 24) as u8 % 192,
+            64 + (h >> 16) as u8 % 192,
+            64 + (h >> 8) as u8 % 192,
+        ]);
+        let [x0, y0, w, h] = n.bbox;
+        for y in y0..y0 + h {
+            for x in x0..x0 + w {
+                if mask.get_pixel(x, y) == &Luma([255]) {
+                    out.put_pixel(x, y, colour);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs `histoseg predict`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let device = args.device.open()?;
+    let mut predictor = load_predictor(&args.model, &device)?;
+    if let Some(t) = args.threshold {
+        predictor.spec.threshold = t;
+    }
+    if let Some(a) = args.min_area {
+        predictor.spec.min_area = a;
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut total = 0;
+    for path in &args.images {
+        let image = image::open(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .to_rgb8();
+        let bar = crate::progress::bar(1, "predict", args.quiet);
+        let prediction = predictor.predict(&image, &mut |done, n| {
+            bar.set_length(n as u64);
+            bar.set_position(done as u64);
+            true
+        })?;
+        bar.finish_and_clear();
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("image");
+        let write =
+            |suffix: &str, f: &dyn Fn(&Path) -> image::ImageResult<()>| -> anyhow::Result<()> {
+                let p = args.out.join(format!("{stem}.{suffix}"));
+                f(&p).with_context(|| format!("cannot write {}", p.display()))
+            };
+        write("mask.png", &|p| prediction.mask.save(p))?;
+        let (w, h) = image.dimensions();
+        write("instances.png", &|p| {
+            instance_image(w, h, &prediction.nuclei, &prediction.mask).save(p)
+        })?;
+        let fragment = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| Fragment::parse(n).ok());
+        let points: Vec<Annotation> = prediction
+            .nuclei
+            .iter()
+            .map(|n| {
+                let a = Annotation::new("nucleus", Geometry::Point { x: n.x, y: n.y });
+                match &fragment {
+                    Some(f) => a.to_slide(f),
+                    None => a,
+                }
+            })
+            .collect();
+        let geo = args.out.join(format!("{stem}.nuclei.geojson"));
+        std::fs::write(&geo, geojson::write(&points))
+            .with_context(|| format!("cannot write {}", geo.display()))?;
+        println!(
+            "{}: {} nuclei{} -> {}",
+            path.display(),
+            points.len(),
+            if fragment.is_some() {
+                " (slide coordinates)"
+            } else {
+                ""
+            },
+            geo.display()
+        );
+        total += points.len();
+    }
+    println!("{} image(s), {total} nuclei", args.images.len());
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Picking where tensors live: burn-wgpu (any GPU wgpu finds; lavapipe without one) or burn's
+//! CPU backend.
+
+use std::sync::OnceLock;
+
+use burn::prelude::*;
+
+use crate::error::{ModelError, Result};
+
+/// The compute backends this build can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// burn-wgpu: Vulkan, Metal, DX12 or WebGPU.
+    Wgpu,
+    /// burn's pure-Rust CPU backend (flex).
+    Cpu,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "wgpu" | "gpu" => Ok(Self::Wgpu),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!("unknown device {other:?}: expected wgpu or cpu")),
+        }
+    }
+}
+
+/// A ready device and a line saying what it is (adapter name and API for wgpu).
+#[derive(Clone, Debug)]
+pub struct ComputeDevice {
+    /// The burn device.
+    pub device: Device,
+    /// Human-readable description, e.g. `wgpu: llvmpipe (LLVM 15.0.6, 256 bits) on Vulkan`.
+    pub description: String,
+}
+
+impl Backend {
+    /// Starts the backend, or says why it cannot. wgpu starts once per process; later calls
+    /// return the same device.
+    pub fn open(self) -> Result<ComputeDevice> {
+        match self {
+            Self::Cpu => open_cpu(),
+            Self::Wgpu => open_wgpu(),
+        }
+    }
+}
+
+#[cfg(feature = "cpu")]
+fn open_cpu() -> Result<ComputeDevice> {
+    Ok(ComputeDevice {
+        device: Device::flex(),
+        description: "cpu: burn flex".into(),
+    })
+}
+
+#[cfg(not(feature = "cpu"))]
+fn open_cpu() -> Result<ComputeDevice> {
+    Err(ModelError::Device(
+        "cpu: this build has no CPU backend (feature `cpu`)".into(),
+    ))
+}
+
+#[cfg(all(feature = "wgpu", not(target_family = "wasm")))]
+fn open_wgpu() -> Result<ComputeDevice> {
+    static WGPU: OnceLock<std::result::Result<ComputeDevice, String>> = OnceLock::new();
+    WGPU.get_or_init(|| {
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup()
+            .map_err(|e| e.to_string())?;
+        let info = setup.adapter.get_info();
+        Ok(ComputeDevice {
+            device,
+            description: format!("wgpu: {} on {:?}", info.name, info.backend),
+        })
+    })
+    .clone()
+    .map_err(|e| ModelError::Device(format!("wgpu: no usable GPU adapter ({e})")))
+}
+
+#[cfg(not(all(feature = "wgpu", not(target_family = "wasm"))))]
+fn open_wgpu() -> Result<ComputeDevice> {
+    let _unused: Option<&OnceLock<()>> = None;
+    Err(ModelError::Device(
+        "wgpu: this build has no native wgpu backend (feature `wgpu`)".into(),
+    ))
+}
