@@ -104,6 +104,10 @@ struct SourceArgs {
     /// Seed of the split.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Put exactly these groups (images; TNBC: slides such as Slide_07) in the test split,
+    /// instead of a random split.
+    #[arg(long, value_delimiter = ',')]
+    test_groups: Vec<String>,
 }
 
 impl SourceArgs {
@@ -138,6 +142,34 @@ impl SourceArgs {
             classes: self.classes.clone(),
             radius_px: self.radius,
         })
+    }
+
+    /// The side of every group: `--test-groups` when given, else a seeded random split.
+    fn sides(
+        &self,
+        scan: &layout::Scan,
+    ) -> anyhow::Result<std::collections::BTreeMap<String, Split>> {
+        let groups: Vec<String> = scan.items.iter().map(|i| i.group.clone()).collect();
+        if self.test_groups.is_empty() {
+            return Ok(split_groups(&groups, self.split, self.seed)?);
+        }
+        if let Some(unknown) = self.test_groups.iter().find(|g| !groups.contains(g)) {
+            bail!(
+                "--test-groups: {unknown:?} is not a group of {}",
+                self.dir.display()
+            );
+        }
+        Ok(groups
+            .into_iter()
+            .map(|g| {
+                let side = if self.test_groups.contains(&g) {
+                    Split::Test
+                } else {
+                    Split::Train
+                };
+                (g, side)
+            })
+            .collect())
     }
 
     /// Scans the folder, printing its warnings, and fails when nothing is usable.
@@ -221,8 +253,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         let d = args.out.join(sub);
         std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
     }
-    let groups: Vec<String> = scan.items.iter().map(|i| i.group.clone()).collect();
-    let sides = split_groups(&groups, src.split, src.seed)?;
+    let sides = src.sides(&scan)?;
     let prep = PrepareOptions {
         prep: args.prep,
         square: src.square(),
@@ -432,8 +463,7 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
     let src = &args.source;
     let opts = src.read_options()?;
     let scan = src.scan()?;
-    let groups: Vec<String> = scan.items.iter().map(|i| i.group.clone()).collect();
-    let sides = split_groups(&groups, src.split, src.seed)?;
+    let sides = src.sides(&scan)?;
     let square = src.square();
 
     // counts[scheme] = (all train, all test, non-empty train, non-empty test)
