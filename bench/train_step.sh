@@ -17,8 +17,10 @@ if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c "import to
   python3 -m venv "$TORCH_VENV"
   "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.9.1 numpy==2.4.6
 fi
-cargo build --release -q -p histoseg-model --example train_step
-BURN="$CARGO_TARGET_DIR/release/examples/train_step"
+# The dev profile: every dependency (burn included) is built at opt-level 2 there, and the test
+# command has already built it; a release build of burn costs another ~25 minutes on 2 cores.
+cargo build -q -p histoseg-model --example train_step
+BURN="$CARGO_TARGET_DIR/debug/examples/train_step"
 THREADS=$(nproc)
 burn_device=$([ "$DEVICE" = gpu ] && echo wgpu || echo cpu)
 torch_device=$([ "$DEVICE" = gpu ] && echo cuda || echo cpu)

@@ -20,6 +20,9 @@ pub enum ModelConfig {
 }
 
 /// A built segmentation network. Build it with [`ModelConfig::init`].
+// A process holds one or two models, so the size gap between variants costs nothing, and burn's
+// `Module` derive does not see through a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Segmenter {
     /// Plain U-Net.

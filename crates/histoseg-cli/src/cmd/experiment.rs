@@ -178,12 +178,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for model in &args.models {
             let run = work.join("runs").join(format!("{model}-{variant}"));
             let result_path = run.join("result.json");
-            if let Ok(text) = std::fs::read_to_string(&result_path) {
-                if let Ok(r) = serde_json::from_str::<CellResult>(&text) {
-                    eprintln!("{model} on {variant}: done before, read back");
-                    results.push(r);
-                    continue;
-                }
+            if let Ok(text) = std::fs::read_to_string(&result_path)
+                && let Ok(r) = serde_json::from_str::<CellResult>(&text)
+            {
+                eprintln!("{model} on {variant}: done before, read back");
+                results.push(r);
+                continue;
             }
             eprintln!("{model} on {variant}: training");
             let options = TrainOptions {

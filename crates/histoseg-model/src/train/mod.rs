@@ -247,7 +247,7 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<RunState> {
     options.model.validate()?;
-    if options.batch == 0 || options.epochs == 0 || !(options.lr > 0.0) {
+    if options.batch == 0 || options.epochs == 0 || options.lr.is_nan() || options.lr <= 0.0 {
         return Err(ModelError::Config(
             "epochs, batch and learning rate must be positive".into(),
         ));
