@@ -19,7 +19,7 @@ if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c "import to
 fi
 # The dev profile: every dependency (burn included) is built at opt-level 2 there, and the test
 # command has already built it; a release build of burn costs another ~25 minutes on 2 cores.
-cargo build -q -p histoseg-model --example train_step
+cargo build -q --workspace --examples
 BURN="$CARGO_TARGET_DIR/debug/examples/train_step"
 THREADS=$(nproc)
 burn_device=$([ "$DEVICE" = gpu ] && echo wgpu || echo cpu)
