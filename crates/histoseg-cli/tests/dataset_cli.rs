@@ -145,14 +145,9 @@ fn stats_reports_the_share_of_empty_patches() {
     assert_eq!(all[3], format!("{:.1}", 100.0 * empty as f64 / 120.0));
 }
 
-#[test]
-fn table_counts_the_nine_brecahad_variants() {
-    let printed = stdout_of(
-        histoseg()
-            .args(["dataset", "table", "--layout", "brecahad"])
-            .arg(shared("brecahad")),
-    );
-    let rows: BTreeMap<String, Vec<String>> = printed
+/// The table's rows by variant name ("128p64s zero"), each with its columns after the name.
+fn table_rows(printed: &str) -> BTreeMap<String, Vec<String>> {
+    printed
         .lines()
         .filter_map(|l| {
             let cols: Vec<&str> = l.split_whitespace().collect();
@@ -163,31 +158,251 @@ fn table_counts_the_nine_brecahad_variants() {
             };
             Some((name, rest.into_iter().map(String::from).collect()))
         })
-        .collect();
-    let total = |name: &str| -> usize { rows[name][0].parse().expect("count") };
-    for (name, per_image) in [
-        ("original", 1),
-        ("grid2", 4),
-        ("512p256s", 9),
-        ("256p128s", 49),
-        ("128p64s", 225),
-    ] {
-        assert_eq!(total(name), 31 * per_image, "{name}");
-        let zero = total(&format!("{name} zero").replace("original zero", "original"));
-        assert!(zero <= total(name));
-        let r = &rows[name];
-        assert_eq!(
-            r[1].parse::<usize>()
-                .ok()
-                .zip(r[2].parse().ok())
-                .map(|(a, b): (usize, usize)| a + b),
-            Some(total(name))
+        .collect()
+}
+
+/// Samples per 1024x1024 image of the paper's schemes.
+const PER_IMAGE: [(&str, usize); 5] = [
+    ("original", 1),
+    ("grid2", 4),
+    ("512p256s", 9),
+    ("256p128s", 49),
+    ("128p64s", 225),
+];
+
+#[test]
+fn table_counts_the_nine_brecahad_variants() {
+    let printed = stdout_of(
+        histoseg()
+            .args(["dataset", "table", "--layout", "brecahad"])
+            .arg(shared("brecahad")),
+    );
+    let rows = table_rows(&printed);
+    let col = |name: &str, i: usize| -> usize {
+        rows[name][i]
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} column {i}: {printed}"))
+    };
+    // Columns: samples, train, test, all 162 (from all_cells.csv, found in the folder), paper.
+    assert!(
+        printed.lines().any(|l| l.starts_with("variant")
+            && l.split_whitespace().collect::<Vec<_>>()
+                == ["variant", "samples", "train", "test", "all", "162", "paper"]),
+        "{printed}"
+    );
+    assert!(
+        printed.lines().any(|l| l
+            .starts_with("all 162: counts for every BreCaHAD image, from all_cells.csv")
+            && l.contains("162 images, 23496 cells")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("paper: n/a = the paper's Table 2 counts are not recorded"),
+        "{printed}"
+    );
+    for (name, per_image) in PER_IMAGE {
+        let zero = format!("{name} zero").replace("original zero", "original");
+        assert_eq!(col(name, 0), 31 * per_image, "{name}");
+        assert!(col(&zero, 0) <= col(name, 0));
+        assert_eq!(col(name, 1) + col(name, 2), col(name, 0), "{name}");
+        assert_eq!(col(name, 3), 162 * per_image, "{name}: {printed}");
+        assert!(
+            col(&zero, 3) <= col(name, 3) && col(&zero, 3) > 0,
+            "{zero}: {printed}"
         );
-        assert_eq!(r[3], "n/a");
+        // The 31 local images are among the 162.
+        assert!(col(&zero, 3) >= col(&zero, 0), "{zero}: {printed}");
+        assert_eq!(rows[name][4], "n/a");
+        assert_eq!(rows[&zero][4], "n/a");
     }
     // Small patches do find empty background in these images.
-    assert!(total("128p64s zero") < total("128p64s"));
+    assert!(col("128p64s zero", 0) < col("128p64s", 0));
+    assert!(col("128p64s zero", 3) < col("128p64s", 3));
     assert_eq!(rows.keys().filter(|k| k.ends_with(" zero")).count(), 4);
+}
+
+/// The rows of the shared all_cells.csv for the images of the shared BreCaHAD folder, with its
+/// header, written to `file`; returns how many cells were kept.
+fn local_all_cells(file: &Path) -> usize {
+    let local: Vec<String> = std::fs::read_dir(shared("brecahad/images"))
+        .expect("images")
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            Some(p.file_stem()?.to_string_lossy().into_owned())
+        })
+        .collect();
+    assert_eq!(local.len(), 31);
+    let text = std::fs::read_to_string(shared("brecahad/all_cells.csv")).expect("all_cells.csv");
+    let mut lines = text.lines();
+    let mut out = vec![lines.next().expect("header")];
+    out.extend(lines.filter(|l| {
+        local
+            .iter()
+            .any(|n| l.split(',').next() == Some(n.as_str()))
+    }));
+    std::fs::write(file, out.join("\n") + "\n").expect("write csv");
+    out.len() - 1
+}
+
+fn table_json(extra: &[&str], all_cells: &Path) -> serde_json::Value {
+    let printed = stdout_of(
+        histoseg()
+            .args([
+                "dataset", "table", "--layout", "brecahad", "--json", "--quiet",
+            ])
+            .args(extra)
+            .arg("--all-cells")
+            .arg(all_cells)
+            .arg(shared("brecahad")),
+    );
+    serde_json::from_str(&printed).unwrap_or_else(|e| panic!("{e}: {printed}"))
+}
+
+#[test]
+fn all_cells_rows_of_the_local_images_give_the_counts_of_their_json_points() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let csv = dir.path().join("local_cells.csv");
+    let kept = local_all_cells(&csv);
+    // The paper's settings, then every other class (each BreCaHAD class is selected in
+    // exactly one run, so a wrong class mapping changes a count) with other radii and square
+    // steps: both columns must follow the same options.
+    for extra in [
+        &[][..],
+        &[
+            "--classes",
+            "non_tumor,lumen,apoptosis",
+            "--radius",
+            "6",
+            "--crop",
+        ][..],
+        &[
+            "--classes",
+            "mitosis,non_lumen,non_mitosis",
+            "--radius",
+            "10",
+            "--no-square",
+        ][..],
+    ] {
+        let t = table_json(extra, &csv);
+        assert_eq!(t["images"], 31);
+        assert_eq!(t["all_cells"]["images"], 31, "{extra:?}");
+        assert_eq!(t["all_cells"]["cells"], kept);
+        let variants = t["variants"].as_array().expect("variants");
+        assert_eq!(variants.len(), 9);
+        for v in variants {
+            assert_eq!(
+                v["all_cells"], v["samples"],
+                "{extra:?}: {}: all_cells.csv rows vs JSON points",
+                v["variant"]
+            );
+            assert_eq!(v["paper"], serde_json::Value::Null);
+        }
+        let count = |name: &str| {
+            variants
+                .iter()
+                .find(|v| v["variant"] == name)
+                .and_then(|v| v["samples"].as_u64())
+                .unwrap_or_default()
+        };
+        // Not a comparison of two full counts: empty patches were dropped.
+        assert!(count("128p64s zero") < count("128p64s"), "{extra:?}");
+    }
+}
+
+#[test]
+fn a_bad_all_cells_csv_is_refused_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("src");
+    fake_brecahad(&src, 0.2);
+    let header = "filename,case_id,image_id,class_id,class_name,x_center,y_center,width,height,\
+                  x_center_abs,y_center_abs,width_abs,height_abs,area_abs";
+    // One tumour nucleus near the top-left corner: (13.6, 10.24) px of 1360x1024.
+    let good = "Case_1-01,Case_1,01,2,Tumor_nuclei,0.01,0.01,0.02,0.04,13.6,10.24,28,43,1204";
+    let table = |csv: &str| {
+        let file = dir.path().join("bad_cells.csv");
+        std::fs::write(&file, csv).expect("write");
+        stderr_of_failure(
+            histoseg()
+                .args(["dataset", "table", "--layout", "brecahad", "--all-cells"])
+                .arg(&file)
+                .arg(&src),
+        )
+    };
+    let err = table(&format!(
+        "{}\n{}\n",
+        header.replace(",x_center_abs", ""),
+        good.replace(",13.6", "")
+    ));
+    assert!(
+        err.contains("bad_cells.csv, line 1: no column 'x_center_abs'"),
+        "{err}"
+    );
+    let err = table(&format!(
+        "{header}\n{good}\n{}\n",
+        good.replace("0.01,0.02", "1/4,0.02")
+    ));
+    assert!(
+        err.contains("bad_cells.csv, line 3: y_center \"1/4\" is not a number"),
+        "{err}"
+    );
+    let err = table(&format!("{header}\n{}\n", good.replace(",13.6,", ",20,")));
+    assert!(
+        err.contains("bad_cells.csv, line 2: unknown image size for Case_1-01")
+            && err.contains("width of 2000 px")
+            && err.contains("1360x1024"),
+        "{err}"
+    );
+    let err = table(&format!(
+        "{header}\n{}\n",
+        good.replace("Tumor_nuclei", "Tumour")
+    ));
+    assert!(
+        err.contains("bad_cells.csv, line 2: unknown class_name \"Tumour\""),
+        "{err}"
+    );
+
+    // A missing file, and the option on another layout, are refused too.
+    let err = stderr_of_failure(
+        histoseg()
+            .args(["dataset", "table", "--layout", "brecahad", "--all-cells"])
+            .arg(dir.path().join("nowhere.csv"))
+            .arg(&src),
+    );
+    assert!(err.contains("nowhere.csv"), "{err}");
+    let err = stderr_of_failure(
+        histoseg()
+            .args([
+                "dataset",
+                "table",
+                "--layout",
+                "tnbc",
+                "--all-cells",
+                "x.csv",
+            ])
+            .arg(shared("tnbc")),
+    );
+    assert!(err.contains("--all-cells needs --layout brecahad"), "{err}");
+
+    // DIR/all_cells.csv is read by default; without one there is no column.
+    std::fs::write(src.join("all_cells.csv"), format!("{header}\n{good}\n")).expect("write");
+    let printed = stdout_of(
+        histoseg()
+            .args(["dataset", "table", "--layout", "brecahad"])
+            .arg(&src),
+    );
+    let rows = table_rows(&printed);
+    assert_eq!(rows["128p64s"][3], "225", "{printed}");
+    assert_eq!(rows["128p64s zero"][3], "1", "{printed}");
+    std::fs::remove_file(src.join("all_cells.csv")).expect("rm");
+    let printed = stdout_of(
+        histoseg()
+            .args(["dataset", "table", "--layout", "brecahad", "--json"])
+            .arg(&src),
+    );
+    let t: serde_json::Value = serde_json::from_str(&printed).expect("json");
+    assert_eq!(t["all_cells"], serde_json::Value::Null);
+    assert_eq!(t["variants"][0]["all_cells"], serde_json::Value::Null);
+    assert_eq!(t["variants"][0]["samples"], 1);
 }
 
 /// A BreCaHAD-style folder with one annotated image and one without its JSON.

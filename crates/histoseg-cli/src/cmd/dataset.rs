@@ -5,19 +5,22 @@
 //!   optionally drop empty samples, split by source image and write `images/`, `masks/` and
 //!   `dataset.json`.
 //! - `stats`: samples per split and the share of empty ones, from `dataset.json`.
-//! - `table`: the sample counts of the paper's nine variants side by side with the paper's.
+//! - `table`: the sample counts of the paper's nine variants for the folder's images, for all
+//!   162 BreCaHAD images (from `all_cells.csv`, without the images) and from the paper.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
+use histoseg_core::dataset::all_cells::AllCells;
 use histoseg_core::dataset::layout::{self, Layout, ReadOptions};
 use histoseg_core::dataset::manifest::{MANIFEST_VERSION, Manifest, SampleRecord};
 use histoseg_core::dataset::points::DEFAULT_RADIUS_PX;
 use histoseg_core::dataset::split::{Split, patch_split_leak, split_groups};
-use histoseg_core::dataset::square::{self, SquareMode};
-use histoseg_core::dataset::tiling::{self, Scheme};
-use histoseg_core::dataset::{PrepareOptions, cut, prepare};
+use histoseg_core::dataset::square::SquareMode;
+use histoseg_core::dataset::tiling::Scheme;
+use histoseg_core::dataset::{PrepareOptions, SampleCount, count_samples, cut, prepare};
+use serde::Serialize;
 
 /// Arguments of `histoseg dataset`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +35,8 @@ enum DatasetCommand {
     Build(BuildArgs),
     /// Samples per split and the share of empty samples of a built dataset.
     Stats(StatsArgs),
-    /// Sample counts of the paper's nine variants (Table 2) next to the paper's.
+    /// Sample counts of the paper's nine variants (Table 2): for the folder's images, for all
+    /// of BreCaHAD from its all_cells.csv, and the paper's.
     Table(TableArgs),
 }
 
@@ -224,6 +228,14 @@ struct StatsArgs {
 struct TableArgs {
     #[command(flatten)]
     source: SourceArgs,
+    /// BreCaHAD's all_cells.csv (every cell of all 162 images): adds a column counting the
+    /// variants for every image it lists, made by the same rules from its box centres, without
+    /// the images (default: DIR/all_cells.csv when present; brecahad layout only).
+    #[arg(long, value_name = "FILE")]
+    all_cells: Option<PathBuf>,
+    /// Print the table as JSON.
+    #[arg(long)]
+    json: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -459,9 +471,91 @@ const VARIANTS: [(usize, bool); 9] = [
     (4, true),
 ];
 
+/// One row of the table, as `--json` prints it.
+#[derive(Debug, Serialize)]
+struct VariantRow {
+    variant: String,
+    scheme: Scheme,
+    drop_empty: bool,
+    samples: usize,
+    train: usize,
+    test: usize,
+    /// Over every image of all_cells.csv; `None` without one.
+    all_cells: Option<usize>,
+    paper: Option<usize>,
+}
+
+/// Where the all-images column comes from, as `--json` prints it.
+#[derive(Debug, Serialize)]
+struct AllCellsSource {
+    file: String,
+    images: usize,
+    cells: usize,
+}
+
+/// The whole table, as `--json` prints it.
+#[derive(Debug, Serialize)]
+struct TableJson {
+    source_dir: String,
+    layout: String,
+    images: usize,
+    square: Option<u32>,
+    square_mode: SquareMode,
+    classes: Vec<String>,
+    radius_px: f32,
+    train_fraction: f64,
+    seed: u64,
+    all_cells: Option<AllCellsSource>,
+    variants: Vec<VariantRow>,
+    paper_note: &'static str,
+}
+
+const PAPER_NOTE: &str = "the paper's Table 2 counts are not recorded in this tool";
+
+/// The all_cells.csv to read: `--all-cells`, else `DIR/all_cells.csv` when it exists (brecahad
+/// layout only).
+fn all_cells_file(args: &TableArgs) -> anyhow::Result<Option<PathBuf>> {
+    let src = &args.source;
+    match (&args.all_cells, src.layout()) {
+        (Some(file), Layout::Brecahad) => Ok(Some(file.clone())),
+        (Some(_), layout) => bail!("--all-cells needs --layout brecahad (not {layout})"),
+        (None, Layout::Brecahad) => {
+            let file = src.dir.join("all_cells.csv");
+            Ok(file.is_file().then_some(file))
+        }
+        (None, _) => Ok(None),
+    }
+}
+
+/// Reads and checks an all_cells.csv.
+fn read_all_cells(file: &Path) -> anyhow::Result<AllCells> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cells = AllCells::parse(&text, &file.display().to_string())?;
+    if cells.is_empty() {
+        bail!("{}: no cell listed", file.display());
+    }
+    Ok(cells)
+}
+
+/// Adds one image's counts to `counts[scheme]` = (all train, all test, labelled train,
+/// labelled test).
+fn add_counts(counts: &mut [[usize; 4]; 5], per_scheme: &[SampleCount], test: bool) {
+    let test = usize::from(test);
+    for (c, n) in counts.iter_mut().zip(per_scheme) {
+        c[test] += n.all;
+        c[2 + test] += n.labelled;
+    }
+}
+
 fn table(args: TableArgs) -> anyhow::Result<()> {
     let src = &args.source;
     let opts = src.read_options()?;
+    // The CSV is read (and its errors reported) before the slower counting of the folder.
+    let all_cells = match all_cells_file(&args)? {
+        Some(file) => Some((read_all_cells(&file)?, file)),
+        None => None,
+    };
     let scan = src.scan()?;
     let sides = src.sides(&scan)?;
     let square = src.square();
@@ -472,20 +566,74 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
     for item in &scan.items {
         bar.set_message(item.name.clone());
         let mask = item.read_mask(&opts)?;
-        let mask = match square {
-            Some((n, mode)) => square::square_mask(&mask, n, mode)?,
-            None => mask,
-        };
-        let test = usize::from(sides.get(&item.group) == Some(&Split::Test));
-        for (i, scheme) in Scheme::PAPER.iter().enumerate() {
-            let plan = tiling::plan(&mask, *scheme, false)
-                .with_context(|| format!("{}: scheme {scheme}", item.image.display()))?;
-            counts[i][test] += plan.len();
-            counts[i][2 + test] += plan.iter().filter(|p| !p.empty).count();
-        }
+        let per_scheme = count_samples(&mask, square, &Scheme::PAPER)
+            .with_context(|| item.image.display().to_string())?;
+        add_counts(
+            &mut counts,
+            &per_scheme,
+            sides.get(&item.group) == Some(&Split::Test),
+        );
         bar.inc(1);
     }
     bar.finish_and_clear();
+
+    // The same counts for every image of all_cells.csv, from its points (no split: totals).
+    let mut all_counts = [[0usize; 4]; 5];
+    if let Some((cells, file)) = &all_cells {
+        let bar = crate::progress::bar(cells.len() as u64, "all cells", args.quiet);
+        for name in cells.images() {
+            bar.set_message(name.to_owned());
+            let mask = cells.mask(name, &opts.classes, opts.radius_px)?;
+            let per_scheme = count_samples(&mask, square, &Scheme::PAPER)
+                .with_context(|| format!("{}: image {name}", file.display()))?;
+            add_counts(&mut all_counts, &per_scheme, false);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+    }
+
+    let variants: Vec<VariantRow> = VARIANTS
+        .iter()
+        .zip(PAPER_TABLE_2)
+        .map(|(&(scheme_i, zero), paper)| {
+            let pick = |c: [usize; 4]| if zero { (c[2], c[3]) } else { (c[0], c[1]) };
+            let (train, test) = pick(counts[scheme_i]);
+            let scheme = Scheme::PAPER[scheme_i];
+            VariantRow {
+                variant: format!("{scheme}{}", if zero { " zero" } else { "" }),
+                scheme,
+                drop_empty: zero,
+                samples: train + test,
+                train,
+                test,
+                all_cells: all_cells.as_ref().map(|_| pick(all_counts[scheme_i]).0),
+                paper,
+            }
+        })
+        .collect();
+
+    if args.json {
+        let out = TableJson {
+            source_dir: src.dir.display().to_string(),
+            layout: src.layout().to_string(),
+            images: scan.items.len(),
+            square: square.map(|(n, _)| n),
+            square_mode: square.map(|(_, m)| m).unwrap_or_default(),
+            classes: src.classes.clone(),
+            radius_px: src.radius,
+            train_fraction: src.split,
+            seed: src.seed,
+            all_cells: all_cells.as_ref().map(|(cells, file)| AllCellsSource {
+                file: file.display().to_string(),
+                images: cells.len(),
+                cells: cells.cells(),
+            }),
+            variants,
+            paper_note: PAPER_NOTE,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
 
     println!(
         "{} images from {} ({}), square {}, split {} by {} (seed {})",
@@ -503,27 +651,53 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
         },
         src.seed,
     );
-    println!(
-        "{:<15} {:>8} {:>8} {:>8} {:>8}",
-        "variant", "samples", "train", "test", "paper"
-    );
-    for ((scheme_i, zero), paper) in VARIANTS.iter().zip(PAPER_TABLE_2) {
-        let c = counts[*scheme_i];
-        let (train, test) = if *zero { (c[2], c[3]) } else { (c[0], c[1]) };
-        let name = format!(
-            "{}{}",
-            Scheme::PAPER[*scheme_i],
-            if *zero { " zero" } else { "" }
-        );
+    let all_header = all_cells
+        .as_ref()
+        .map(|(cells, _)| format!("all {}", cells.len()));
+    if let (Some((cells, file)), Some(header)) = (&all_cells, &all_header) {
+        let selected: usize = cells
+            .images()
+            .map(|name| cells.points(name, &opts.classes).map_or(0, |p| p.len()))
+            .sum();
         println!(
-            "{:<15} {:>8} {:>8} {:>8} {:>8}",
-            name,
-            train + test,
-            train,
-            test,
-            paper.map(|p| p.to_string()).unwrap_or_else(|| "n/a".into())
+            "{header}: counts for every BreCaHAD image, from all_cells.csv ({}: {} images, {} \
+             cells, {} of them {}), by the same rules, without the images",
+            file.display(),
+            cells.len(),
+            cells.cells(),
+            selected,
+            src.classes.join(", "),
         );
     }
-    println!("paper: n/a = the paper's Table 2 counts are not recorded in this tool");
+    let all_col = |v: String| {
+        if all_header.is_some() {
+            format!(" {v:>8}")
+        } else {
+            String::new()
+        }
+    };
+    println!(
+        "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
+        "variant",
+        "samples",
+        "train",
+        "test",
+        all_col(all_header.clone().unwrap_or_default()),
+        "paper"
+    );
+    for row in &variants {
+        println!(
+            "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
+            row.variant,
+            row.samples,
+            row.train,
+            row.test,
+            all_col(row.all_cells.map(|n| n.to_string()).unwrap_or_default()),
+            row.paper
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "n/a".into())
+        );
+    }
+    println!("paper: n/a = {PAPER_NOTE}");
     Ok(())
 }

@@ -15,8 +15,11 @@
 //!    measure what a split over patches would have leaked.
 //! 5. [`augment`]: the eight D4 symmetries, applied on the fly to image and mask alike.
 //!
-//! [`manifest`] describes a built dataset (`dataset.json`) and summarises it.
+//! [`manifest`] describes a built dataset (`dataset.json`) and summarises it; [`count_samples`]
+//! gives the sample counts of a build from the masks alone, and [`all_cells`] reads BreCaHAD's
+//! `all_cells.csv` so those counts can be made for all 162 BreCaHAD images without them.
 
+pub mod all_cells;
 pub mod augment;
 pub mod layout;
 pub mod manifest;
@@ -27,6 +30,7 @@ pub mod square;
 pub mod tiling;
 
 use image::{GrayImage, ImageBuffer, Pixel, RgbImage};
+use serde::Serialize;
 
 use crate::rect::Rect;
 use crate::{Error, Result};
@@ -130,4 +134,54 @@ pub fn cut(
             mask: tiling::crop(mask, p.rect),
         })
         .collect())
+}
+
+/// How many samples a scheme cuts from one image, and how many of them are not empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct SampleCount {
+    /// Every sample (a build without drop-empty).
+    pub all: usize,
+    /// The samples with a labelled pixel (a build with drop-empty).
+    pub labelled: usize,
+}
+
+/// The samples each of `schemes` cuts from an image with this source `mask`, squared first as
+/// [`prepare`] squares it: the counts a build would give without and with drop-empty, from the
+/// mask alone (the image is not needed).
+///
+/// ```
+/// use histoseg_core::dataset::{SampleCount, count_samples, square::SquareMode, tiling::Scheme};
+/// use image::{GrayImage, Luma};
+/// let mut mask = GrayImage::new(1360, 1024);
+/// for (x, y) in [(10, 10), (11, 10), (10, 11), (11, 11)] {
+///     mask.put_pixel(x, y, Luma([255])); // a 2x2 block survives the 1360 -> 1024 resize
+/// }
+/// let counts = count_samples(&mask, Some((1024, SquareMode::Resize)), &Scheme::PAPER).unwrap();
+/// let all: Vec<usize> = counts.iter().map(|c| c.all).collect();
+/// assert_eq!(all, vec![1, 4, 9, 49, 225]);
+/// assert_eq!(counts[4], SampleCount { all: 225, labelled: 1 });
+/// ```
+pub fn count_samples(
+    mask: &GrayImage,
+    square: Option<(u32, SquareMode)>,
+    schemes: &[Scheme],
+) -> Result<Vec<SampleCount>> {
+    let squared;
+    let mask = match square {
+        Some((side, mode)) => {
+            squared = square::square_mask(mask, side, mode)?;
+            &squared
+        }
+        None => mask,
+    };
+    schemes
+        .iter()
+        .map(|&scheme| {
+            let plan = tiling::plan(mask, scheme, false)?;
+            Ok(SampleCount {
+                all: plan.len(),
+                labelled: plan.iter().filter(|p| !p.empty).count(),
+            })
+        })
+        .collect()
 }
