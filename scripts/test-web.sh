@@ -13,4 +13,4 @@ if [ -z "${HISTOSEG_CLI:-}" ]; then
   cargo build -p histoseg-cli
   export HISTOSEG_CLI="$CARGO_TARGET_DIR/debug/histoseg"
 fi
-(cd web && node --test test/browser.test.mjs)
+(cd web && node --test test/browser.test.mjs test/inference.test.mjs)

@@ -120,3 +120,56 @@ export declare class Histoseg {
 
 /** An RGB picture as an `ImageData` for a canvas. */
 export declare function toImageData(picture: Picture): ImageData;
+
+/** A nucleus found by a model, in the image's pixels (and level-0 pixels given the fragment). */
+export interface Nucleus {
+  x: number; y: number; area: number;
+  /** `[x, y, width, height]` in image pixels. */
+  bbox: [number, number, number, number];
+  /** Level-0 position, when the fragment was given. */
+  slideX?: number; slideY?: number;
+}
+
+export interface ModelSpec {
+  config: { model: 'unet' | 'unet-resnet50'; [key: string]: unknown };
+  preprocess: boolean; tile: number; threshold: number; min_area: number;
+}
+
+export interface ModelInfo {
+  name: string; model: 'unet' | 'unet-resnet50'; spec: ModelSpec;
+  /** What runs, e.g. `wgpu: SwiftShader on BrowserWebGpu` or `cpu: burn flex`. */
+  backend: string;
+  /** Why `'auto'` fell back to the CPU; absent when it did not. */
+  fallbackReason?: string;
+}
+
+export interface Prediction {
+  width: number; height: number;
+  /** Probability of "nucleus" per pixel, row by row. */
+  probabilities: Float32Array;
+  /** 255 where the probability reaches the model's threshold. */
+  mask: Uint8Array;
+  nuclei: Nucleus[];
+  backend: string;
+}
+
+/** An image to predict on: `ImageData`, an RGB(A) picture, or an image file. */
+type ModelInput = ImageData | { width: number; height: number; pixels: Pixels } | Blob;
+
+/** A model from `histoseg export`, in its own worker (the inference bundle). */
+export declare class Model {
+  static load(
+    source: ArrayBuffer | ArrayBufferView | Blob | string | URL,
+    options?: { backend?: 'auto' | 'webgpu' | 'cpu'; name?: string; worker?: Worker },
+  ): Promise<Model>;
+  readonly info: ModelInfo;
+  predict(
+    image: ModelInput,
+    options?: {
+      fragment?: string | Fragment;
+      onProgress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<Prediction>;
+  dispose(): void;
+}

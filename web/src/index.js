@@ -33,13 +33,33 @@ class Client {
     };
   }
 
-  request(op, args = [], progress = undefined) {
+  /**
+   * Sends `op` to the worker. `transfer` moves buffers instead of copying them; aborting
+   * `signal` asks the worker to cancel the call (the promise then rejects with an AbortError).
+   */
+  request(op, args = [], progress = undefined, { transfer = [], signal } = {}) {
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, progress });
-      this.worker.postMessage({ id, op, args });
+      if (signal?.aborted) {
+        reject(abortError());
+        return;
+      }
+      const cancel = () => this.worker.postMessage({ id: 0, op: 'cancel', args: [id] });
+      signal?.addEventListener('abort', cancel, { once: true });
+      const settle = () => signal?.removeEventListener('abort', cancel);
+      this.pending.set(id, {
+        resolve: (value) => { settle(); resolve(value); },
+        // A run stopped by the signal fails with the worker's "cancelled": an AbortError here.
+        reject: (error) => { settle(); reject(signal?.aborted ? abortError() : error); },
+        progress,
+      });
+      this.worker.postMessage({ id, op, args }, transfer);
     });
   }
+}
+
+function abortError() {
+  return new DOMException('the run was cancelled', 'AbortError');
 }
 
 /** An open slide; its pixels stay in the worker until asked for. */
@@ -146,6 +166,90 @@ export class Histoseg {
 
   /** Stops the worker; open slides are gone. */
   terminate() { this.client.worker.terminate(); }
+}
+
+function defaultInferenceWorker() {
+  return new Worker(new URL('./inference-worker.js', import.meta.url), {
+    type: 'module', name: 'histoseg-inference',
+  });
+}
+
+/** The bytes of a model given as bytes, a `Blob`/`File` or a URL. */
+async function modelBytes(source) {
+  if (source instanceof ArrayBuffer) return source.slice(0);
+  if (ArrayBuffer.isView(source)) {
+    return source.buffer.slice(source.byteOffset, source.byteOffset + source.byteLength);
+  }
+  if (source instanceof Blob) return source.arrayBuffer();
+  if (typeof source === 'string' || source instanceof URL) {
+    const response = await fetch(source);
+    if (!response.ok) throw new Error(`cannot fetch the model ${source}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  }
+  throw new TypeError('a model is an ArrayBuffer, a typed array, a Blob/File or a URL');
+}
+
+/** Pixels from an `ImageData`, a `{width, height, pixels}` picture or an image `Blob`. */
+async function pixelsOf(image) {
+  if (image instanceof Blob) {
+    const bitmap = await createImageBitmap(image, {
+      colorSpaceConversion: 'none', premultiplyAlpha: 'none',
+    });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    image = context.getImageData(0, 0, canvas.width, canvas.height);
+  }
+  const pixels = image.pixels ?? image.data;
+  if (!pixels || !image.width || !image.height) {
+    throw new TypeError('an image is an ImageData, a {width, height, pixels} picture or a Blob');
+  }
+  return { width: image.width, height: image.height, pixels: new Uint8Array(pixels) };
+}
+
+/**
+ * A nuclei segmentation model (an `.hsm` file from `histoseg export`) in its own worker, on the
+ * inference bundle: WebGPU when the browser has it, burn's CPU backend otherwise.
+ */
+export class Model {
+  /** @param {Client} client @param {any} loaded */
+  constructor(client, loaded) {
+    this.client = client;
+    this.handle = loaded.handle;
+    /** `{name, model, spec, backend, fallbackReason}`: what runs, and where. */
+    this.info = loaded.info;
+  }
+
+  /** Loads a model; `backend` is `'auto'` (default), `'webgpu'` or `'cpu'`. */
+  static async load(source, { backend = 'auto', name, worker } = {}) {
+    const client = new Client(worker ?? defaultInferenceWorker());
+    try {
+      const bytes = await modelBytes(source);
+      const label = name ?? source?.name ?? (typeof source === 'string' ? source : 'model.hsm');
+      return new Model(client, await client.request('load', [bytes, label, backend], undefined, {
+        transfer: [bytes],
+      }));
+    } catch (e) {
+      client.worker.terminate();
+      throw e;
+    }
+  }
+
+  /**
+   * Probability map, mask and nuclei of an image of any size (tiled with overlap). `fragment`
+   * (its file name or rectangle) adds level-0 `slideX`/`slideY` to each nucleus; `onProgress`
+   * sees the tiles done; aborting `signal` cancels the run with an AbortError.
+   */
+  async predict(image, { fragment, onProgress, signal } = {}) {
+    const picture = await pixelsOf(image);
+    return this.client.request('predict', [this.handle, picture, fragment ?? null], onProgress, {
+      transfer: [picture.pixels.buffer], signal,
+    });
+  }
+
+  /** Frees the model and stops its worker. */
+  dispose() { this.client.worker.terminate(); }
 }
 
 /** An RGB picture as an `ImageData` (RGBA) for a canvas. */

@@ -4,14 +4,20 @@ import { chromium } from 'playwright-core';
 
 export { serve } from './serve.mjs';
 
-/** Headless Chromium (fresh profile, no network chatter); `CHROMIUM` overrides the path. */
-export function launch() {
+/**
+ * Headless Chromium (fresh profile, no network chatter); `CHROMIUM` overrides the path. With
+ * `webgpu`, WebGPU runs on Chromium's software adapter (SwiftShader): `--enable-unsafe-webgpu`
+ * is the flag that turns it on here (../shared/TOOLCHAIN.md); without it `navigator.gpu` gives
+ * no adapter, which is how the CPU fallback is tested.
+ */
+export function launch({ webgpu = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--no-sandbox', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu']),
     ],
   });
 }

@@ -162,7 +162,14 @@ fn train_evaluate_resume_export_predict_on_tnbc() {
     let out = tmp.path().join("pred");
     let (said, _) = output(
         histoseg()
-            .args(["predict", "--device", "cpu", "--quiet", "--model"])
+            .args([
+                "predict",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--probabilities",
+                "--model",
+            ])
             .arg(&model)
             .arg(&fragment)
             .arg("-o")
@@ -175,6 +182,24 @@ fn train_evaluate_resume_export_predict_on_tnbc() {
         .to_luma8();
     assert_eq!(mask.dimensions(), (512, 512));
     assert!(out.join(format!("{stem}.instances.png")).is_file());
+    // The probability map as .npy: NumPy's header, then one float32 a pixel, at or above the
+    // model's threshold exactly where the mask is set.
+    let npy = std::fs::read(out.join(format!("{stem}.probabilities.npy"))).expect("npy");
+    assert_eq!(&npy[..8], b"\x93NUMPY\x01\x00");
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = std::str::from_utf8(&npy[10..10 + header_len]).expect("ascii header");
+    assert!(header.contains("'shape': (512, 512)"), "{header}");
+    assert_eq!((10 + header_len) % 64, 0);
+    let probabilities: Vec<f32> = npy[10 + header_len..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(probabilities.len(), 512 * 512);
+    let threshold = 0.5;
+    for (p, m) in probabilities.iter().zip(mask.as_raw()) {
+        assert!((0.0..=1.0).contains(p));
+        assert_eq!(*p >= threshold, *m == 255, "p = {p}, mask = {m}");
+    }
     let geo: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join(format!("{stem}.nuclei.geojson"))).expect("geojson"),
     )

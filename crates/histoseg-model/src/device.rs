@@ -79,6 +79,27 @@ fn open_wgpu() -> Result<ComputeDevice> {
     .map_err(|e| ModelError::Device(format!("wgpu: no usable GPU adapter ({e})")))
 }
 
+/// Starts wgpu without blocking, as the browser requires (WebGPU there): the adapter is
+/// requested asynchronously. Call it once and keep the device: a second start of the same
+/// runtime is refused by burn.
+#[cfg(any(feature = "wgpu", feature = "webgpu"))]
+pub async fn open_wgpu_async() -> Result<ComputeDevice> {
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|e| ModelError::Device(format!("wgpu: no usable GPU adapter ({e})")))?;
+    let info = setup.adapter.get_info();
+    let name = if info.name.is_empty() {
+        "adapter".to_owned()
+    } else {
+        info.name
+    };
+    Ok(ComputeDevice {
+        device,
+        description: format!("wgpu: {name} on {:?}", info.backend),
+    })
+}
+
 #[cfg(not(all(feature = "wgpu", not(target_family = "wasm"))))]
 fn open_wgpu() -> Result<ComputeDevice> {
     let _unused: Option<&OnceLock<()>> = None;

@@ -232,13 +232,18 @@ pub fn predict_probabilities(
 }
 
 /// [`predict_probabilities`] for the browser, where reading from the GPU must not block.
-pub async fn predict_probabilities_async(
+/// `progress(done, total)` returns a future, so the caller can yield to its event loop between
+/// batches (and notice a cancel request there); resolving to `false` cancels the run.
+pub async fn predict_probabilities_async<F>(
     model: &Segmenter,
     image: &RgbImage,
     device: &Device,
     params: &TileParams,
-    progress: &mut dyn FnMut(usize, usize) -> bool,
-) -> Result<FloatMap> {
+    mut progress: impl FnMut(usize, usize) -> F,
+) -> Result<FloatMap>
+where
+    F: std::future::Future<Output = bool>,
+{
     let (tiles, mut blender) = start(image, params)?;
     for (i, batch) in tiles.chunks(params.batch).enumerate() {
         let data = run_batch(model, image, batch, device)
@@ -248,7 +253,9 @@ pub async fn predict_probabilities_async(
         if !progress(
             (i * params.batch + batch.len()).min(tiles.len()),
             tiles.len(),
-        ) {
+        )
+        .await
+        {
             return Err(cancelled());
         }
     }

@@ -1,12 +1,14 @@
 //! A loaded model ready for images: preprocessing as in training, tiled inference, nuclei.
 
+use std::borrow::Cow;
+
 use burn::prelude::*;
 use histoseg_core::filters::preprocess_u8;
 use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::infer::{TileParams, predict_probabilities};
+use crate::infer::{TileParams, predict_probabilities, predict_probabilities_async};
 use crate::postprocess::{Nucleus, binary_mask, nuclei};
 use crate::segmenter::Segmenter;
 use crate::weight_map::FloatMap;
@@ -53,26 +55,52 @@ impl Predictor {
         image: &RgbImage,
         progress: &mut dyn FnMut(usize, usize) -> bool,
     ) -> Result<Prediction> {
-        let prepared;
-        let input = if self.spec.preprocess {
-            prepared = preprocess_u8(image);
-            &prepared
-        } else {
-            image
-        };
+        let input = self.prepare(image);
         let probabilities = predict_probabilities(
             &self.model,
-            input,
+            &input,
             &self.device,
             &self.tile_params(),
             progress,
         )?;
+        Ok(self.finish(probabilities))
+    }
+
+    /// [`Self::predict`] for the browser: GPU read-backs are awaited, and `progress` returns a
+    /// future resolving to `false` to cancel.
+    pub async fn predict_async<F: Future<Output = bool>>(
+        &self,
+        image: &RgbImage,
+        progress: impl FnMut(usize, usize) -> F,
+    ) -> Result<Prediction> {
+        let input = self.prepare(image);
+        let probabilities = predict_probabilities_async(
+            &self.model,
+            &input,
+            &self.device,
+            &self.tile_params(),
+            progress,
+        )
+        .await?;
+        Ok(self.finish(probabilities))
+    }
+
+    /// The image as the model saw its training patches.
+    fn prepare<'a>(&self, image: &'a RgbImage) -> Cow<'a, RgbImage> {
+        if self.spec.preprocess {
+            Cow::Owned(preprocess_u8(image))
+        } else {
+            Cow::Borrowed(image)
+        }
+    }
+
+    fn finish(&self, probabilities: FloatMap) -> Prediction {
         let mask = binary_mask(&probabilities, self.spec.threshold);
         let nuclei = nuclei(&mask, self.spec.min_area);
-        Ok(Prediction {
+        Prediction {
             probabilities,
             mask,
             nuclei,
-        })
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 use common::*;
-use histoseg_model::infer::{TileParams, predict_probabilities};
+use histoseg_model::infer::{TileParams, predict_probabilities, predict_probabilities_async};
 use histoseg_model::postprocess::{binary_mask, nuclei};
 
 fn tnbc_image() -> image::RgbImage {
@@ -93,4 +93,64 @@ fn cancelling_stops_the_run() {
         batch: 1,
     };
     assert!(predict_probabilities(&model, &image, &device, &bad, &mut |_, _| true).is_err());
+}
+
+/// Drives a future to completion on this thread. burn's CPU backend has nothing to wait for, so
+/// a busy poll with a no-op waker is enough (no async runtime needed for the test).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn the_async_twin_gives_the_same_map_and_cancels_between_batches() {
+    let device = Device::flex();
+    let model = small_unet().init(&device).expect("valid").valid();
+    let image = image::imageops::crop_imm(&tnbc_image(), 0, 0, 150, 120).to_image();
+    let params = TileParams {
+        tile: 64,
+        overlap: 16,
+        batch: 2,
+    };
+    let sync = predict_probabilities(&model, &image, &device, &params, &mut |_, _| true)
+        .expect("sync prediction");
+    let mut calls = Vec::new();
+    let asynchronous = block_on(predict_probabilities_async(
+        &model,
+        &image,
+        &device,
+        &params,
+        |done, total| {
+            calls.push((done, total));
+            async { true }
+        },
+    ))
+    .expect("async prediction");
+    assert_eq!(calls.last(), Some(&(9, 9)));
+    let diff = max_diff(sync.as_raw(), asynchronous.as_raw());
+    assert!(diff < 1e-6, "async differs from sync by {diff}");
+
+    let mut seen = 0;
+    let cancelled = block_on(predict_probabilities_async(
+        &model,
+        &image,
+        &device,
+        &params,
+        |done, _| {
+            seen = done;
+            async move { done < 4 }
+        },
+    ));
+    assert!(
+        cancelled
+            .expect_err("cancelled")
+            .to_string()
+            .contains("cancelled")
+    );
+    assert_eq!(seen, 4);
 }

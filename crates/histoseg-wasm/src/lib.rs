@@ -11,11 +11,15 @@
 //! - [`options`]: the option objects JavaScript passes (camelCase, unknown keys refused).
 //! - [`pixels`]: `&[u8]` + width + height to `image` buffers and back.
 //! - [`annotations`]: the annotation model as JSON-friendly values and the format conversions.
+//! - `inference` (feature `inference`, the separate inference bundle): `.hsm` models on WebGPU
+//!   or the CPU.
 #![deny(missing_docs)]
 
 pub mod annotations;
 pub mod blob;
 mod error;
+#[cfg(feature = "inference")]
+pub mod inference;
 pub mod options;
 pub mod pixels;
 pub mod reader;

@@ -58,6 +58,21 @@ pub fn filter(pixels: &[u8], width: u32, height: u32, filter: &impl Filter) -> R
     }
 }
 
+/// An RGB image from pixels of any layout (grey is repeated, alpha dropped).
+pub fn rgb(pixels: &[u8], width: u32, height: u32) -> Result<image::RgbImage> {
+    let c = channels(pixels, width, height)?;
+    let bytes: Vec<u8> = match c {
+        3 => pixels.to_vec(),
+        1 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
+        _ => pixels
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+    };
+    image::RgbImage::from_raw(width, height, bytes)
+        .ok_or_else(|| Error::Input("pixel buffer too short".into()))
+}
+
 /// Scales the bytes to `[0, 1]` as the model's input expects.
 pub fn normalize(pixels: &[u8], width: u32, height: u32) -> Result<Vec<f32>> {
     channels(pixels, width, height)?;
@@ -92,5 +107,11 @@ mod tests {
         let err = filter(&rgb[1..], 4, 3, &Median).expect_err("35 bytes");
         assert!(err.to_string().contains("4x3"), "{err}");
         assert_eq!(normalize(&[0, 255], 2, 1).expect("grey"), vec![0.0, 1.0]);
+        assert_eq!(super::rgb(&rgba, 4, 3).expect("rgba").into_raw(), rgb);
+        assert_eq!(
+            super::rgb(&[7, 9], 2, 1).expect("grey").into_raw(),
+            [7, 7, 7, 9, 9, 9]
+        );
+        assert!(super::rgb(&rgb[1..], 4, 3).is_err());
     }
 }

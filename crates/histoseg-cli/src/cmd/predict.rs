@@ -30,9 +30,32 @@ pub struct Args {
     /// Smallest nucleus in pixels (default: the model's).
     #[arg(long)]
     min_area: Option<u32>,
+    /// Also write the probability map as `<stem>.probabilities.npy` (float32, height x width).
+    #[arg(long)]
+    probabilities: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// A float32 map in NumPy's `.npy` format (version 1.0: magic, header dict padded to 64 bytes,
+/// little-endian data), which numpy.load and our browser tests read. Written by hand: the
+/// format is a dozen lines, and the npy crates pull in an array library we do not use.
+fn npy(map: &histoseg_model::weight_map::FloatMap) -> Vec<u8> {
+    let (w, h) = map.dimensions();
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({h}, {w}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + map.as_raw().len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in map.as_raw() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
 }
 
 /// Colours each instance from its index, for a look.
@@ -93,6 +116,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 f(&p).with_context(|| format!("cannot write {}", p.display()))
             };
         write("mask.png", &|p| prediction.mask.save(p))?;
+        if args.probabilities {
+            let p = args.out.join(format!("{stem}.probabilities.npy"));
+            std::fs::write(&p, npy(&prediction.probabilities))
+                .with_context(|| format!("cannot write {}", p.display()))?;
+        }
         let (w, h) = image.dimensions();
         write("instances.png", &|p| {
             instance_image(w, h, &prediction.nuclei, &prediction.mask).save(p)

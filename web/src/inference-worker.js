@@ -1,0 +1,69 @@
+// The Web Worker of the inference bundle (pkg-inference): models loaded from .hsm bytes, run on
+// WebGPU (burn-wgpu) or burn's CPU backend. Same message protocol as worker.js. Between batches
+// of tiles the run yields to this worker's event loop, so a 'cancel' message is seen at once.
+import init, * as wasm from '../pkg-inference/histoseg_inference.js';
+
+const ready = init();
+const models = new Map();
+const cancelled = new Set();
+let nextHandle = 1;
+
+function modelOf(handle) {
+  const model = models.get(handle);
+  if (!model) throw new Error(`model ${handle} is disposed`);
+  return model;
+}
+
+async function run(id, op, args) {
+  await ready;
+  switch (op) {
+    case 'version':
+      return wasm.version();
+    case 'load': {
+      const [bytes, name, backend] = args;
+      const model = await wasm.Model.load(new Uint8Array(bytes), name, backend);
+      const handle = nextHandle++;
+      models.set(handle, model);
+      return { handle, info: model.info() };
+    }
+    case 'predict': {
+      const [handle, image, fragment] = args;
+      const model = modelOf(handle);
+      const progress = (done, total) => {
+        postMessage({ id, progress: [done, total] });
+        return new Promise((resolve) => setTimeout(() => resolve(!cancelled.has(id)), 0));
+      };
+      try {
+        return await model.predict(image.pixels, image.width, image.height, fragment, progress);
+      } finally {
+        cancelled.delete(id);
+      }
+    }
+    case 'cancel':
+      cancelled.add(args[0]);
+      return true;
+    case 'dispose': {
+      const [handle] = args;
+      models.get(handle)?.free();
+      return models.delete(handle);
+    }
+    default:
+      throw new Error(`unknown operation '${op}'`);
+  }
+}
+
+self.onmessage = async (event) => {
+  const { id, op, args } = event.data;
+  try {
+    const result = await run(id, op, args ?? []);
+    const transfer = result && ArrayBuffer.isView(result.probabilities)
+      ? [result.probabilities.buffer, result.mask.buffer]
+      : [];
+    postMessage({ id, result }, transfer);
+  } catch (e) {
+    const error = e instanceof Error
+      ? { name: e.name, message: e.message }
+      : { name: 'Error', message: String(e) };
+    postMessage({ id, error });
+  }
+};
