@@ -13,5 +13,10 @@ if ! cmp -s www/package-lock.json "$stamp"; then
   (cd www && npm ci --no-audit --no-fund)
   cp www/package-lock.json "$stamp"
 fi
+# The model-assistance tests train a small model with the native CLI; HISTOSEG_CLI names a built one.
+if [ -z "${HISTOSEG_CLI:-}" ]; then
+  cargo build -p histoseg-cli
+  export HISTOSEG_CLI="$CARGO_TARGET_DIR/debug/histoseg"
+fi
 node --test www/test/
 echo "screenshots: $(pwd)/target/screenshots/"

@@ -16,4 +16,4 @@ cargo test --workspace --doc
 # rebuild burn.
 "$HISTOSEG_VENV/bin/python" tests/opencv_parity.py "$CARGO_TARGET_DIR/debug/histoseg" "$HISTOSEG_DATA/tnbc"
 HISTOSEG_CLI="$CARGO_TARGET_DIR/debug/histoseg" bash scripts/test-web.sh
-bash scripts/test-www.sh
+HISTOSEG_CLI="$CARGO_TARGET_DIR/debug/histoseg" bash scripts/test-www.sh

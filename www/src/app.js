@@ -1,9 +1,12 @@
 // The annotation page: open a local slide, detect tissue regions live, cut fragments, annotate
-// them, autosave to IndexedDB, export and import. Everything runs in this tab; the slide is
-// read in the histoseg worker piece by piece and never leaves the machine.
+// them (by hand or by reviewing a model's proposals), autosave to IndexedDB, export and import.
+// Everything runs in this tab; the slide is read in the histoseg worker piece by piece and never
+// leaves the machine; a model runs in its own worker.
 import { Histoseg } from '../../web/src/index.js';
 import { AnnotationModel } from './model.js';
 import { AnnotationView } from './viewer.js';
+import { Proposals } from './proposals.js';
+import { ModelPanel } from './assist.js';
 import { OverviewView } from './overview.js';
 import { Autosaver, list as savedSlides, load as loadSaved, slideKey } from './store.js';
 import { download, fragmentsZip, importMakesense, makesenseFile, slideFile } from './exports.js';
@@ -20,6 +23,8 @@ const model = new AnnotationModel();
 const view = new AnnotationView($('#view'), model);
 const overview = new OverviewView($('#overview'));
 const saver = new Autosaver();
+const proposals = new Proposals(model);
+view.layer = proposals;
 
 /** One worker for the page's life. */
 const library = Histoseg.create();
@@ -55,6 +60,7 @@ async function openFile(file) {
     status(`Opening ${file.name}…`);
     const h = await library;
     await saver.idle;
+    assist.reset();
     if (state.slide) await state.slide.close();
     state.slide = null;
     const id = await slideKey(file);
@@ -212,6 +218,7 @@ function setFragments(fragments) {
   if (again >= 0) openFragment(again, false);
   else if (!$('#pane-annotate').hidden) selectTab('overview');
   updateGalleryCounts();
+  assist.update();
 }
 
 function updateGalleryCounts() {
@@ -237,6 +244,7 @@ async function openFragment(i, switchTab = true) {
   if (switchTab) selectTab('annotate');
   updateCounts();
   updateGalleryCounts();
+  assist.update();
 }
 
 function selectTab(which) {
@@ -314,7 +322,36 @@ $('#undo').addEventListener('click', () => model.undo());
 $('#redo').addEventListener('click', () => model.redo());
 $('#delete').addEventListener('click', () => view.deleteSelection());
 $('#fit').addEventListener('click', () => view.fit());
-view.onSelection = updateCounts;
+view.onSelection = () => {
+  if (view.selection.size) proposals.select(null);
+  updateCounts();
+};
+
+// ---- model proposals ----------------------------------------------------------------------
+
+const assist = new ModelPanel({
+  proposals,
+  current: () => (state.current >= 0 ? { index: state.current, fragment: state.fragments[state.current] } : null),
+  currentClass: () => view.cls,
+});
+proposals.onChange(() => view.redraw());
+
+/** The proposal keys (`N` next, `A` accept, `X`/`Delete` reject); true if `key` was one. */
+function proposalKey(key) {
+  if (key === 'n') {
+    const p = proposals.selectNext();
+    if (p) {
+      view.selection.clear();
+      updateCounts();
+      view.reveal(p.x, p.y);
+    }
+    return Boolean(p);
+  }
+  if (!proposals.current()) return false;
+  if (key === 'a') return proposals.decide(view.cls);
+  if (key === 'x' || key === 'delete' || key === 'backspace') return proposals.decide(null);
+  return false;
+}
 
 model.onChange((reason) => {
   for (const id of [...view.selection]) if (!model.items.has(id)) view.selection.delete(id);
@@ -372,9 +409,10 @@ window.addEventListener('keydown', (e) => {
   if (ctrl && key === 'y') { e.preventDefault(); model.redo(); return; }
   if (ctrl || e.altKey) return;
   if (e.key === '?') { toggleHelp(); return; }
-  if (e.key === 'Escape') { toggleHelp(false); view.cancel(); return; }
+  if (e.key === 'Escape') { toggleHelp(false); view.cancel(); proposals.select(null); return; }
   if (key === 'o') { selectTab('overview'); return; }
   if ($('#pane-annotate').hidden) return;
+  if (proposalKey(key)) { e.preventDefault(); return; }
   if (TOOL_KEYS[key]) { setTool(TOOL_KEYS[key]); return; }
   if (/^[0-9]$/.test(key)) {
     const c = model.classes[(Number(key) + 9) % 10];
@@ -477,4 +515,4 @@ library.then((h) => {
 }, fail);
 
 /** For the end-to-end tests and the benchmark. */
-window.histosegApp = { model, view, overview, state, openFragment, saver };
+window.histosegApp = { model, view, overview, state, openFragment, saver, proposals, assist };

@@ -54,6 +54,12 @@ export class AnnotationView {
     this.drawTimes = [];
     /** Read a pixel back at the end of each draw, so the timing includes the rasterisation. */
     this.flushForTiming = false;
+    /**
+     * Drawn over the annotations; the select tool picks from it first (the model's proposals).
+     * `pick(x, y, perPx)` gets level-0 pixels and the level-0 pixels of one CSS pixel.
+     * @type {{draw: (ctx: CanvasRenderingContext2D, t: {scale: number, dx: number, dy: number}, r: number) => void, pick: (x: number, y: number, perPx: number) => boolean}|null}
+     */
+    this.layer = null;
     this.onStatus = (/** @type {string} */ _text) => {};
     this.onSelection = () => {};
     this.pending = false;
@@ -102,6 +108,17 @@ export class AnnotationView {
     this.rubber = null;
     this.canvas.dataset.tool = tool;
     this.redraw();
+  }
+
+  /** Pans so that level-0 (x, y) is in view (to the centre if it was out of sight). */
+  reveal(x, y) {
+    const f = this.fragment;
+    if (!f) return;
+    const cx = this.tx + ((x - f.x) / f.downsample) * this.s;
+    const cy = this.ty + ((y - f.y) / f.downsample) * this.s;
+    const { clientWidth: w, clientHeight: h } = this.canvas;
+    if (cx >= 20 && cy >= 20 && cx <= w - 20 && cy <= h - 20) return;
+    this.panBy(w / 2 - cx, h / 2 - cy);
   }
 
   /** Level-0 slide pixels of a CSS point of the canvas. */
@@ -158,6 +175,18 @@ export class AnnotationView {
     this.onSelection();
   }
 
+  /** Gives a click of the select tool at CSS (x, y) to the layer; true if it took it. */
+  #pickLayer(x, y) {
+    const perPx = /** @type {Fragment} */ (this.fragment).downsample / this.s;
+    if (!this.layer?.pick(...this.toSlide(x, y), perPx)) return false;
+    if (this.selection.size) {
+      this.selection.clear();
+      this.onSelection();
+    }
+    this.redraw();
+    return true;
+  }
+
   #listen() {
     const c = this.canvas;
     c.addEventListener('wheel', (e) => {
@@ -181,6 +210,7 @@ export class AnnotationView {
       const [x, y] = local(e);
       let mode = this.tool;
       if (e.button === 1 || e.button === 2 || this.spaceDown) mode = 'pan';
+      if (mode === 'select' && this.#pickLayer(x, y)) return;
       if (mode === 'select') {
         const a = this.hit(x, y);
         if (a) {
@@ -319,6 +349,7 @@ export class AnnotationView {
       drawAnnotations(ctx, selected, t, () => '#ffffff', { pointRadius: 6 * r, lineWidth: 3 * r });
       drawAnnotations(ctx, selected, t, colorOf, { pointRadius: 4 * r, lineWidth: 1.5 * r });
     }
+    this.layer?.draw(ctx, t, r);
     this.#drawDrafts(ctx, t, r);
     if (this.flushForTiming) ctx.getImageData(0, 0, 1, 1);
     const ms = performance.now() - t0;

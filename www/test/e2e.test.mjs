@@ -1,20 +1,27 @@
 // End-to-end tests of the annotation page and the OpenSeadragon demo: the repository served on
 // 127.0.0.1, a real slide opened through the file input in headless Chromium, annotations
 // placed with the mouse and keyboard, restored after a reload, exported and checked in
-// level-0 coordinates. Screenshots of every step go to target/screenshots/ for a human look.
+// level-0 coordinates; a small real model (trained by the native CLI) proposes nuclei that are
+// reviewed with the mouse and keyboard. Screenshots of every step go to target/screenshots/
+// for a human look.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import { launch, serve } from '../../web/test/harness.mjs';
+import { trainSmallModel } from '../../web/test/model-fixture.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const data = process.env.HISTOSEG_DATA ?? resolve(root, '../shared/data');
 const SVS = join(data, 'slides/cmu-1-small-region.svs');
 const shots = join(root, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
+const cli = process.env.HISTOSEG_CLI
+  ?? join(process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/histoseg/target'), 'debug/histoseg');
+const scratch = mkdtempSync(join(tmpdir(), 'histoseg-www-'));
 
 let server;
 let browser;
@@ -70,6 +77,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 test('opening the slide shows the overview, the regions and the fragments', async () => {
@@ -260,6 +268,256 @@ test('the OpenSeadragon demo shows the same slide, tiles from the wasm reader', 
   assert.ok(pixel[3] > 0 && pixel.slice(0, 3).some((v) => v < 250), `tissue drawn: ${pixel}`);
   await shot('06-osd-zoomed', osd);
   await osd.close();
+});
+
+// ---- model assistance ---------------------------------------------------------------------
+
+let trained = '';
+/** The small real model, trained once by the native CLI (about a minute on the CPU). */
+function smallModel() {
+  assert.ok(existsSync(join(root, 'web/pkg-inference/histoseg_inference_bg.wasm')),
+    'run scripts/build-web.sh first (the inference bundle)');
+  assert.ok(existsSync(cli), `native CLI missing at ${cli} (set HISTOSEG_CLI)`);
+  trained ||= trainSmallModel(cli, data, scratch);
+  return trained;
+}
+
+/** The page of the model tests: its own context, so its own IndexedDB. */
+/** @type {import('playwright-core').Page} */
+let ai;
+/** The level-0 rectangle of the fragment the model runs on. */
+let rect;
+
+const aiAnnotations = () => ai.evaluate(() => window.histosegApp.model.plain());
+
+/** The proposals' counts, the open ones and the selected one. */
+const proposalState = () => ai.evaluate(() => {
+  const p = window.histosegApp.proposals;
+  const open = p.open().map(({ id, x, y }) => ({ id, x, y }));
+  return { counts: p.counts(), open, selected: p.current()?.id ?? null };
+});
+
+/** Waits until `selector`'s text matches `re`; returns the text. */
+async function textMatching(selector, re, timeout = 120_000) {
+  await ai.waitForFunction(([sel, src]) => new RegExp(src).test(document.querySelector(sel).textContent),
+    [selector, re.source], { timeout });
+  return ai.locator(selector).textContent();
+}
+
+/** Chooses a backend; with a model file chosen, that reloads it. */
+const chooseBackend = (backend) => ai.selectOption('#model-backend', backend);
+
+/** CSS position in the view of a level-0 point. */
+const cssOf = ({ x, y }) => ai.evaluate(([px, py]) => {
+  const v = window.histosegApp.view;
+  const f = v.fragment;
+  return [v.tx + ((px - f.x) / f.downsample) * v.s, v.ty + ((py - f.y) / f.downsample) * v.s];
+}, [x, y]);
+
+test('model panel: a bad file and WebGPU without an adapter say so and keep the annotations; auto falls back to the CPU', async () => {
+  const model = smallModel();
+  ai = await openApp(await browser.newContext({ viewport: { width: 1280, height: 800 } }));
+  await openSlide(ai);
+  assert.equal(await ai.locator('#downsample').inputValue(), '1', 'fragments at full resolution');
+  // The largest fragment: the most tissue to find nuclei in.
+  const index = await ai.evaluate(() => {
+    const areas = window.histosegApp.state.fragments.map((f) => f.width * f.height);
+    return areas.indexOf(Math.max(...areas));
+  });
+  await ai.click(`#gallery li:nth-child(${index + 1}) button`);
+  await ai.waitForSelector('#pane-annotate:not([hidden])');
+  rect = await ai.evaluate(() => window.histosegApp.view.fragment);
+  // A point by hand: nothing below may lose it.
+  await ai.keyboard.press('p');
+  const box = await ai.locator('#view').boundingBox();
+  await ai.mouse.click(box.x + 120, box.y + 120);
+  await ai.keyboard.press('v');
+  const mine = await aiAnnotations();
+  assert.equal(mine.length, 1);
+  assert.equal(await ai.locator('#model-run').isDisabled(), true, 'no model yet');
+
+  await ai.setInputFiles('#model-file', { name: 'bad.hsm', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model at all') });
+  const bad = await textMatching('#model-note', /Could not load bad\.hsm/);
+  assert.match(bad, /HSM1/, 'says what a model file should be');
+  assert.ok(await ai.locator('#model-note.error').isVisible());
+  assert.equal(await ai.locator('#model-run').isDisabled(), true);
+  await shot('07-model-bad-file', ai);
+
+  // This browser runs with --disable-gpu: navigator.gpu gives no adapter.
+  await chooseBackend('webgpu');
+  await ai.setInputFiles('#model-file', model);
+  const refused = await textMatching('#model-note', /Could not load model\.hsm/);
+  assert.match(refused, /WebGPU is not available.*Choose “auto” or “CPU”/);
+  assert.equal(await ai.locator('#model-run').isDisabled(), true);
+  await shot('08-model-webgpu-unavailable', ai);
+
+  await chooseBackend('auto');
+  const info = await textMatching('#model-info', /Backend: /);
+  assert.match(info, /^model\.hsm: unet, \d+ px tiles, threshold [\d.]+\. Backend: cpu: .+\. WebGPU was not used \(.+\); running on the CPU\.$/);
+  await textMatching('#model-note', /^Ready: model\.hsm is loaded\.$/);
+  assert.match(await ai.locator('#run-note').textContent(), /runs model\.hsm on the open fragment \(cpu: /);
+  assert.equal(await ai.locator('#model-run').isDisabled(), false);
+  assert.deepEqual(await aiAnnotations(), mine);
+  await shot('09-model-auto-fallback', ai);
+});
+
+test('"Propose nuclei" on the CPU: dashed rings in level-0 coordinates inside the fragment', async () => {
+  await chooseBackend('cpu');
+  const info = await textMatching('#model-info', /Backend: cpu: /);
+  assert.doesNotMatch(info, /WebGPU was not used/);
+  await textMatching('#model-note', /^Ready/);
+  assert.equal(await ai.locator('#model-run').isDisabled(), false);
+  const t0 = Date.now();
+  await ai.click('#model-run');
+  assert.equal(await ai.locator('#model-run').isDisabled(), true, 'one run at a time');
+  await textMatching('#model-progress-text', /tiles/);
+  await shot('10-model-running', ai);
+  const done = await textMatching('#run-note', /nuclei proposed|failed/, 300_000);
+  const { counts, open } = await proposalState();
+  console.log(`# ${done} (${Date.now() - t0} ms in the test)`);
+  assert.match(done, new RegExp(`^${counts.proposed} nuclei proposed on fragment \\d+ in [\\d.]+ s \\(cpu: .+\\)\\.$`));
+  assert.ok(counts.proposed > 0, 'the model proposes nuclei on this fragment');
+  assert.equal(open.length, counts.proposed);
+  for (const p of open) {
+    assert.ok(p.x >= rect.x && p.x <= rect.x + rect.w && p.y >= rect.y && p.y <= rect.y + rect.h,
+      `proposal (${p.x}, ${p.y}) inside ${JSON.stringify(rect)}`);
+  }
+  assert.equal(await ai.locator('#proposal-counts').textContent(),
+    `${counts.proposed} proposed · ${counts.proposed} left · 0 accepted · 0 rejected`);
+  assert.equal((await aiAnnotations()).length, 1, 'proposals are not annotations');
+  // The rings are drawn: cyan pixels around the first proposal.
+  const [cx, cy] = await cssOf(open[0]);
+  await ai.waitForTimeout(100);
+  const cyan = await ai.evaluate(([x, y]) => {
+    const c = document.querySelector('#view');
+    const r = window.devicePixelRatio || 1;
+    const d = c.getContext('2d').getImageData(Math.round((x - 12) * r), Math.round((y - 12) * r), 24 * r, 24 * r).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] < 90 && d[i + 1] > 190 && d[i + 2] > 200) n++;
+    return n;
+  }, [cx, cy]);
+  assert.ok(cyan > 5, `${cyan} ring pixels around the first proposal`);
+  await shot('11-proposals', ai);
+});
+
+test('a clicked proposal is accepted with A, the next rejected with X, another with Delete', async () => {
+  const start = await proposalState();
+  assert.ok(start.counts.proposed >= 3, `${start.counts.proposed} proposals: too few to review one by one`);
+  const target = start.open[0];
+  // Zoom in around it (its screen position stays), then click it with the select tool.
+  const [cx, cy] = await cssOf(target);
+  await ai.evaluate(([x, y]) => window.histosegApp.view.zoomBy(4, x, y), [cx, cy]);
+  const box = await ai.locator('#view').boundingBox();
+  await ai.mouse.click(box.x + cx, box.y + cy);
+  assert.equal((await proposalState()).selected, target.id);
+  await shot('12-proposal-selected', ai);
+
+  const before = await aiAnnotations();
+  const cls = await ai.evaluate(() => window.histosegApp.view.cls);
+  await ai.keyboard.press('a');
+  const accepted = await aiAnnotations();
+  assert.equal(accepted.length, before.length + 1);
+  assert.deepEqual(accepted.at(-1), { class: cls, geometry: { type: 'point', x: target.x, y: target.y } });
+  let now = await proposalState();
+  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 1, accepted: 1, rejected: 0 });
+  assert.ok(now.selected !== null && now.selected !== target.id, 'the nearest open proposal is selected next');
+
+  await ai.keyboard.press('x');
+  now = await proposalState();
+  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 2, accepted: 1, rejected: 1 });
+  assert.equal((await aiAnnotations()).length, accepted.length);
+  if (now.counts.open > 1) {
+    await ai.keyboard.press('n');
+    assert.notEqual((await proposalState()).selected, null);
+    await ai.keyboard.press('Delete');
+    now = await proposalState();
+    assert.equal(now.counts.rejected, 2);
+    assert.deepEqual(await aiAnnotations(), accepted, 'Delete rejected the proposal, deleted no annotation');
+  }
+  assert.equal(await ai.locator('#proposal-counts').textContent(),
+    `${now.counts.proposed} proposed · ${now.counts.open} left · 1 accepted · ${now.counts.rejected} rejected`);
+  await shot('13-proposals-reviewed', ai);
+});
+
+test('a cancelled run says so and leaves the proposals and annotations as they were', async () => {
+  const before = await proposalState();
+  const annotationsBefore = await aiAnnotations();
+  await ai.click('#model-run');
+  assert.match(await ai.locator('#run-note').textContent(), /^Running on fragment \d+ \(cpu: .+\)…$/);
+  await textMatching('#model-progress-text', /tiles/);
+  await ai.click('#model-cancel');
+  const said = await textMatching('#run-note', /Cancelled|nuclei proposed|failed/, 60_000);
+  assert.match(said, /^Cancelled: the run was stopped; proposals and annotations are unchanged\.$/);
+  assert.deepEqual(await proposalState(), before);
+  assert.deepEqual(await aiAnnotations(), annotationsBefore);
+  assert.equal(await ai.locator('#model-run').isDisabled(), false, 'can run again');
+  assert.equal(await ai.locator('#model-progress-row').isHidden(), true);
+  await shot('14-model-cancelled', ai);
+});
+
+test('"Accept all" is one undo step; redo; after a reload the accepted points come back', async () => {
+  const before = await aiAnnotations();
+  const { counts, open } = await proposalState();
+  assert.ok(counts.open > 0);
+  const cls = await ai.evaluate(() => window.histosegApp.view.cls);
+  await ai.click('#proposals-accept-all');
+  const all = await aiAnnotations();
+  assert.equal(all.length, before.length + counts.open);
+  assert.deepEqual(all.slice(before.length), open.map(({ x, y }) => ({ class: cls, geometry: { type: 'point', x, y } })));
+  assert.equal((await proposalState()).counts.open, 0);
+  assert.equal(await ai.locator('#proposals-accept-all').isDisabled(), true);
+  await shot('15-accepted-all', ai);
+
+  await ai.keyboard.press('Control+z');
+  assert.deepEqual(await aiAnnotations(), before, 'one undo reverts the whole "accept all"');
+  assert.equal((await proposalState()).counts.open, counts.open, 'the proposals are open again');
+  await shot('16-accept-all-undone', ai);
+  await ai.keyboard.press('Control+Shift+z');
+  assert.deepEqual(await aiAnnotations(), all);
+
+  await ai.evaluate(() => window.histosegApp.saver.idle);
+  await ai.reload();
+  await ai.waitForSelector('body[data-ready="true"]');
+  await openSlide(ai);
+  assert.deepEqual(await aiAnnotations(), all);
+  assert.equal(await ai.locator('#proposal-counts').textContent(), 'No proposals.');
+  const index = await ai.evaluate((name) => window.histosegApp.state.fragments.findIndex((f) => f.fragment.x === name.x && f.fragment.y === name.y), rect);
+  await ai.click(`#gallery li:nth-child(${index + 1}) button`);
+  await ai.waitForTimeout(200);
+  await shot('17-accepted-restored', ai);
+  await ai.context().close();
+});
+
+test('with WebGPU (SwiftShader), auto runs the model there and says so', async () => {
+  const gpu = await launch({ webgpu: true });
+  try {
+    ai = await openApp(await gpu.newContext({ viewport: { width: 1280, height: 800 } }));
+    await openSlide(ai);
+    // The smallest fragment: SwiftShader is a GPU in software, slow on big images.
+    const index = await ai.evaluate(() => {
+      const areas = window.histosegApp.state.fragments.map((f) => f.width * f.height);
+      return areas.indexOf(Math.min(...areas));
+    });
+    await ai.click(`#gallery li:nth-child(${index + 1}) button`);
+    await ai.waitForSelector('#pane-annotate:not([hidden])');
+    const small = await ai.evaluate(() => window.histosegApp.view.fragment);
+    await ai.setInputFiles('#model-file', smallModel());
+    const info = await textMatching('#model-info', /Backend: /);
+    assert.match(info, /Backend: wgpu: .+\.$/);
+    assert.doesNotMatch(info, /WebGPU was not used/);
+    await ai.click('#model-run');
+    const done = await textMatching('#run-note', /nuclei proposed|failed/, 300_000);
+    console.log(`# WebGPU: ${done}`);
+    assert.match(done, /^\d+ nuclei proposed on fragment \d+ in [\d.]+ s \(wgpu: .+\)\.$/);
+    const { open } = await proposalState();
+    for (const p of open) {
+      assert.ok(p.x >= small.x && p.x <= small.x + small.w && p.y >= small.y && p.y <= small.y + small.h,
+        `proposal (${p.x}, ${p.y}) inside ${JSON.stringify(small)}`);
+    }
+    await shot('18-model-webgpu', ai);
+  } finally {
+    await gpu.close();
+  }
 });
 
 test('no page errors', () => {
