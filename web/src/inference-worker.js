@@ -1,7 +1,8 @@
 // The Web Worker of the inference bundle (pkg-inference): models loaded from .hsm bytes, run on
-// WebGPU (burn-wgpu) or burn's CPU backend. Same message protocol as worker.js. Between batches
-// of tiles the run yields to this worker's event loop, so a 'cancel' message is seen at once.
+// WebGPU (burn-wgpu) or burn's CPU backend (protocol: worker-protocol.js). Between batches of
+// tiles the run yields to this worker's event loop, so a 'cancel' message is seen at once.
 import init, * as wasm from '../pkg-inference/histoseg_inference.js';
+import { serve } from './worker-protocol.js';
 
 const ready = init();
 const models = new Map();
@@ -52,18 +53,4 @@ async function run(id, op, args) {
   }
 }
 
-self.onmessage = async (event) => {
-  const { id, op, args } = event.data;
-  try {
-    const result = await run(id, op, args ?? []);
-    const transfer = result && ArrayBuffer.isView(result.probabilities)
-      ? [result.probabilities.buffer, result.mask.buffer]
-      : [];
-    postMessage({ id, result }, transfer);
-  } catch (e) {
-    const error = e instanceof Error
-      ? { name: e.name, message: e.message }
-      : { name: 'Error', message: String(e) };
-    postMessage({ id, error });
-  }
-};
+serve(run);

@@ -1,7 +1,7 @@
-// The Web Worker that owns the wasm module and the open slides. Messages in:
-// {id, op, args}; out: {id, result} | {id, error: {name, message}} | {id, progress: [done, total]}.
-// Typed arrays in results are transferred, never copied twice.
+// The Web Worker that owns the core wasm module and the open slides (protocol:
+// worker-protocol.js).
 import init, * as wasm from '../pkg/histoseg_wasm.js';
+import { serve } from './worker-protocol.js';
 
 const ready = init();
 const slides = new Map();
@@ -19,17 +19,6 @@ const FUNCTIONS = new Set([
 const METHODS = new Set([
   'info', 'stem', 'bytesRead', 'fileSize', 'readRegion', 'overview', 'detectRegions',
 ]);
-
-function transferables(value, out = []) {
-  if (ArrayBuffer.isView(value)) {
-    if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) out.push(value.buffer);
-  } else if (Array.isArray(value)) {
-    for (const v of value) transferables(v, out);
-  } else if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) transferables(v, out);
-  }
-  return out;
-}
 
 function slideOf(handle) {
   const slide = slides.get(handle);
@@ -74,15 +63,4 @@ async function run(id, op, args) {
   }
 }
 
-self.onmessage = async (event) => {
-  const { id, op, args } = event.data;
-  try {
-    const result = await run(id, op, args ?? []);
-    postMessage({ id, result }, transferables(result));
-  } catch (e) {
-    const error = e instanceof Error
-      ? { name: e.name, message: e.message }
-      : { name: 'Error', message: String(e) };
-    postMessage({ id, error });
-  }
-};
+serve(run);
