@@ -1,8 +1,11 @@
 // The annotation view: one fragment image on a canvas with wheel zoom and drag pan, and the
 // tools (select/move, point, rectangle, polygon) over the annotation model. Annotations are in
 // level-0 slide pixels; the fragment maps them to its image: slide = origin + image * downsample.
+// The annotations are drawn from tiles cached per zoom level (tiles.js), so a pan blits them;
+// the selection, the proposals layer and the drafts are drawn over them every frame.
 import { boundsOf, drawAnnotations } from '../../web/src/osd-draw.js';
 import { moved } from './model.js';
+import { AnnotationTiles } from './tiles.js';
 
 /** @typedef {import('./model.js').AnnotationModel} AnnotationModel */
 /** @typedef {import('./model.js').Item} Item */
@@ -12,6 +15,8 @@ const HIT_PX = 6;
 const CLICK_PX = 4;
 const MIN_SCALE = 0.02;
 const MAX_SCALE = 40;
+/** Milliseconds into a frame after which tiles are left for the next frames while zooming. */
+const TILE_BUDGET_MS = 4;
 
 /** Is (x, y) inside the polygon? (even-odd rule) @param {[number, number][]} pts */
 function insidePolygon(pts, x, y) {
@@ -63,6 +68,8 @@ export class AnnotationView {
     this.onStatus = (/** @type {string} */ _text) => {};
     this.onSelection = () => {};
     this.pending = false;
+    /** The annotations layer, cached in tiles per zoom level. */
+    this.tiles = new AnnotationTiles();
     this.#listen();
     new ResizeObserver(() => this.redraw()).observe(canvas);
   }
@@ -339,7 +346,9 @@ export class AnnotationView {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     const t = this.transform();
     const colorOf = (cls) => this.model.colorOf(cls);
-    drawAnnotations(ctx, this.model.items.values(), t, colorOf, { pointRadius: 4 * r, lineWidth: 1.5 * r });
+    const done = this.tiles.draw(ctx, this.model.items, t, colorOf, {
+      pointRadius: 4 * r, lineWidth: 1.5 * r, deadline: t0 + TILE_BUDGET_MS,
+    });
     if (this.selection.size) {
       const selected = [];
       for (const id of this.selection) {
@@ -351,6 +360,7 @@ export class AnnotationView {
     }
     this.layer?.draw(ctx, t, r);
     this.#drawDrafts(ctx, t, r);
+    if (!done) this.redraw(); // the tiles left for later
     if (this.flushForTiming) ctx.getImageData(0, 0, 1, 1);
     const ms = performance.now() - t0;
     performance.measure('histoseg-draw', { start: t0, duration: ms });
