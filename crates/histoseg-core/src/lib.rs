@@ -28,6 +28,7 @@ pub mod fragment;
 pub mod jpeg;
 pub mod metrics;
 pub mod morphology;
+mod par;
 pub mod rect;
 pub mod regions;
 pub mod slide;

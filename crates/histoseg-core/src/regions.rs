@@ -9,14 +9,11 @@
 //! tissue inside) are dropped, and the survivors are merged once more. Every stage is returned
 //! so a viewer can show them. All sizes are overview pixels.
 
-use image::{GrayImage, Luma, RgbImage};
-use imageproc::{
-    contrast::otsu_level,
-    region_labelling::{Connectivity, connected_components},
-};
+use image::{GrayImage, RgbImage};
+use imageproc::contrast::otsu_level;
 use serde::{Deserialize, Serialize};
 
-use crate::morphology;
+use crate::morphology::BitMask;
 use crate::rect::{Rect, filter_by_area, merge_intersecting, merge_near};
 
 /// How the channel is binarised.
@@ -113,25 +110,37 @@ pub fn detect_regions(overview: &RgbImage, params: &RegionParams) -> crate::Resu
             problem: format!("must lie in [0, 1], got {}", params.min_tissue_fraction),
         });
     }
-    let channel = GrayImage::from_fn(overview.width(), overview.height(), |x, y| {
-        Luma([overview.get_pixel(x, y).0[params.channel]])
-    });
+    let channel: Vec<u8> = overview
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| p[params.channel])
+        .collect();
+    let (w, h) = overview.dimensions();
+    let channel = GrayImage::from_raw(w, h, channel)
+        .unwrap_or_else(|| unreachable!("one value per overview pixel"));
     let threshold = match params.threshold {
         Threshold::Otsu => otsu_level(&channel),
         Threshold::Fixed(level) => level,
     };
-    let mut mask = tissue_mask(&channel, threshold);
+    // Otsu's level is the last level of the dark class, so tissue is `<=`.
+    let px = channel.as_raw();
+    let mut bits = BitMask::from_fn(w as usize, h as usize, |i| px[i] <= threshold);
     if params.open_radius > 0 {
-        mask = morphology::open(&mask, params.open_radius);
+        bits = bits.erode(params.open_radius).dilate(params.open_radius);
     }
     if params.close_radius > 0 {
-        mask = morphology::close(&mask, params.close_radius);
+        bits = bits.dilate(params.close_radius).erode(params.close_radius);
     }
-    let components = component_boxes(&mask);
+    let components = component_boxes(&bits);
+    let mask = bits.to_gray();
+
     let merged = merge_near(&merge_intersecting(&components), params.gap);
     let filtered: Vec<Rect> = filter_by_area(&merged, params.min_area)
         .into_iter()
-        .filter(|r| tissue_fraction(&mask, r) >= params.min_tissue_fraction)
+        .filter(|r| {
+            params.min_tissue_fraction == 0.0
+                || tissue_fraction(&mask, r) >= params.min_tissue_fraction
+        })
         .collect();
     let regions = merge_intersecting(&filtered);
     Ok(RegionStages {
@@ -144,33 +153,71 @@ pub fn detect_regions(overview: &RgbImage, params: &RegionParams) -> crate::Resu
     })
 }
 
-/// 255 where the channel is darker than `threshold` (tissue), 0 elsewhere. Otsu's level is the
-/// last level of the dark class, so "darker" means `<=`.
-fn tissue_mask(channel: &GrayImage, threshold: u8) -> GrayImage {
-    let data = channel
-        .iter()
-        .map(|&v| if v <= threshold { 255 } else { 0 })
-        .collect();
-    GrayImage::from_raw(channel.width(), channel.height(), data)
-        .unwrap_or_else(|| unreachable!("same size as the channel"))
-}
-
-/// Bounding boxes of the 8-connected components of the non-zero pixels.
-fn component_boxes(mask: &GrayImage) -> Vec<Rect> {
-    let labels = connected_components(mask, Connectivity::Eight, Luma([0u8]));
-    // (min x, min y, max x, max y) per label; label 0 is background.
-    let mut extents: Vec<Option<(u32, u32, u32, u32)>> = Vec::new();
-    for (x, y, label) in labels.enumerate_pixels() {
-        let label = label.0[0] as usize;
-        if label == 0 {
-            continue;
+/// Bounding boxes of the 8-connected components of the set pixels, sorted.
+///
+/// Labels runs of set pixels rather than pixels (a union-find over runs, a run joining the runs
+/// of the row above that touch it or its two diagonal neighbours): masks have few runs, and
+/// imageproc's pixel labelling allocated and walked a forest as large as the image.
+fn component_boxes(mask: &BitMask) -> Vec<Rect> {
+    let (_, height) = mask.dimensions();
+    // Runs: (row, first x, one past the last x).
+    let mut runs: Vec<(u32, u32, u32)> = Vec::new();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut above = 0..0;
+    for y in 0..height {
+        let start = runs.len();
+        let row = mask.row(y);
+        let mut x = 0usize;
+        let end_x = row.len() * 64;
+        while x < end_x {
+            let (word, bit) = (x / 64, x % 64);
+            let ones = row[word] >> bit;
+            if ones == 0 {
+                x = (word + 1) * 64;
+                continue;
+            }
+            let s = x + ones.trailing_zeros() as usize;
+            // Extend the run across words while they stay set.
+            let mut e = s;
+            loop {
+                let (word, bit) = (e / 64, e % 64);
+                if word >= row.len() {
+                    break;
+                }
+                let zeros = (!row[word]) >> bit;
+                if zeros == 0 {
+                    e = (word + 1) * 64;
+                } else {
+                    e += zeros.trailing_zeros() as usize;
+                    break;
+                }
+            }
+            runs.push((y as u32, s as u32, e as u32));
+            parent.push(parent.len() as u32);
+            x = e;
         }
-        if extents.len() <= label {
-            extents.resize(label + 1, None);
+        // Join with the runs above that touch, diagonals included.
+        let mut j = above.start;
+        for i in start..runs.len() {
+            let (_, s, e) = runs[i];
+            while j < above.end && runs[j].2 < s {
+                j += 1;
+            }
+            let mut k = j;
+            while k < above.end && runs[k].1 <= e {
+                union(&mut parent, i as u32, k as u32);
+                k += 1;
+            }
         }
-        extents[label] = Some(match extents[label] {
-            None => (x, y, x, y),
-            Some((x0, y0, x1, y1)) => (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+        above = start..runs.len();
+    }
+    let mut extents: Vec<Option<(u32, u32, u32, u32)>> = vec![None; runs.len()];
+    for i in 0..runs.len() {
+        let root = find(&mut parent, i as u32) as usize;
+        let (y, s, e) = runs[i];
+        extents[root] = Some(match extents[root] {
+            None => (s, y, e - 1, y),
+            Some((x0, y0, x1, y1)) => (x0.min(s), y0.min(y), x1.max(e - 1), y1.max(y)),
         });
     }
     let mut boxes: Vec<Rect> = extents
@@ -180,6 +227,22 @@ fn component_boxes(mask: &GrayImage) -> Vec<Rect> {
         .collect();
     boxes.sort_unstable();
     boxes
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        let up = parent[parent[i as usize] as usize];
+        parent[i as usize] = up;
+        i = up;
+    }
+    i
+}
+
+fn union(parent: &mut [u32], a: u32, b: u32) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        parent[ra.max(rb) as usize] = ra.min(rb);
+    }
 }
 
 /// Share of tissue pixels inside `rect` (clipped to the mask).
@@ -201,6 +264,7 @@ fn tissue_fraction(mask: &GrayImage, rect: &Rect) -> f64 {
 mod tests {
     use super::*;
     use image::Rgb;
+    use proptest::strategy::Strategy;
 
     fn glass(w: u32, h: u32) -> RgbImage {
         RgbImage::from_pixel(w, h, Rgb([235, 230, 238]))
@@ -315,6 +379,36 @@ mod tests {
             },
         );
         assert!(err.is_err());
+    }
+
+    /// The boxes of imageproc's pixel labelling.
+    fn reference_boxes(mask: &GrayImage) -> Vec<Rect> {
+        use imageproc::region_labelling::{Connectivity, connected_components};
+        let labels = connected_components(mask, Connectivity::Eight, image::Luma([0u8]));
+        let mut extents = std::collections::BTreeMap::new();
+        for (x, y, l) in labels.enumerate_pixels().filter(|p| p.2.0[0] != 0) {
+            let e = extents.entry(l.0[0]).or_insert((x, y, x, y));
+            *e = (e.0.min(x), e.1.min(y), e.2.max(x), e.3.max(y));
+        }
+        let mut boxes: Vec<Rect> = extents
+            .values()
+            .map(|&(x0, y0, x1, y1)| Rect::new(x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+            .collect();
+        boxes.sort_unstable();
+        boxes
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn run_labelling_matches_pixel_labelling(
+            (w, h, data) in (1u32..150, 1u32..30).prop_flat_map(|(w, h)| {
+                (proptest::strategy::Just(w), proptest::strategy::Just(h),
+                 proptest::collection::vec(proptest::prop_oneof![3 => proptest::strategy::Just(0u8), 1 => proptest::strategy::Just(255)], (w * h) as usize))
+            }),
+        ) {
+            let mask = GrayImage::from_raw(w, h, data).expect("sized");
+            proptest::prop_assert_eq!(component_boxes(&BitMask::from_gray(&mask)), reference_boxes(&mask));
+        }
     }
 
     #[test]

@@ -472,7 +472,9 @@ impl<R: Read + Seek> Slide<R> {
     /// An overview whose long side is `max_side` (or the whole level when smaller).
     ///
     /// Picks the smallest level that is at least `max_side` on its long side and reduces it
-    /// by area averaging, reading it tile by tile; no larger level is touched.
+    /// by area averaging, reading it band of tiles by band; no larger level is touched.
+    /// Natively the bands are decoded and reduced on all cores; the result does not depend on
+    /// how many.
     pub fn overview(&mut self, max_side: u32) -> Result<RgbImage> {
         if max_side == 0 {
             return Err(Error::InvalidParameter {
@@ -485,12 +487,84 @@ impl<R: Read + Seek> Slide<R> {
         let scale = (f64::from(max_side) / f64::from(lw.max(lh))).min(1.0);
         let ow = ((f64::from(lw) * scale).round() as u32).clamp(1, lw);
         let oh = ((f64::from(lh) * scale).round() as u32).clamp(1, lh);
-        let mut acc = resample::AreaAccumulator::new(lw, lh, ow, oh);
-        // Whole tile rows at a time keep each chunk decoded once with a small cache.
-        self.for_each_chunk(level, Rect::new(0, 0, lw, lh), |x, y, tile| {
-            acc.add_tile(x, y, tile);
-        })?;
-        Ok(acc.finish())
+        let plan = resample::AreaPlan::new(lw, lh, ow, oh).map_err(|e| self.err(e))?;
+        let mut reducer = resample::Reducer::new(&plan);
+        let Slide {
+            info,
+            backend,
+            cache,
+            decoded,
+        } = self;
+        let name = info.file.as_str();
+        let (file, ifd) = match backend {
+            Backend::Raster(img) => {
+                let stride = lw as usize * 3 * BAND_ROWS as usize;
+                let bands: Vec<(u32, &[u8])> = img
+                    .as_raw()
+                    .chunks(stride)
+                    .zip((0..).step_by(BAND_ROWS as usize))
+                    .map(|(rows, y0)| (y0, rows))
+                    .collect();
+                for ((y0, rows), band) in
+                    bands.iter().zip(crate::par::map(&bands, |&(y0, rows)| {
+                        plan.reduce_band(y0, rows)
+                    }))
+                {
+                    reducer.add(y0 + (rows.len() / (lw as usize * 3)) as u32, band);
+                }
+                return Ok(reducer.finish());
+            }
+            Backend::Tiff { file, levels, .. } => (file, &levels[level]),
+        };
+        codec::check_supported(ifd)
+            .map_err(|e| slide_err(name, format!("level {level} cannot be decoded: {e}")))?;
+        let (across, down) = ifd.grid();
+        let ch = ifd.chunk_h.max(1);
+        // Bands of whole chunk rows, at least BAND_ROWS tall, in groups whose decoded pixels
+        // stay within the cache budget (at least one band).
+        let per_band = BAND_ROWS.div_ceil(ch).max(1);
+        let band_bytes =
+            u64::from(per_band) * u64::from(ch) * u64::from(across) * u64::from(ifd.chunk_w) * 3;
+        let per_group = (DEFAULT_CACHE_BYTES as u64 / band_bytes.max(1)).max(1) as u32;
+        let mut ty = 0;
+        while ty < down {
+            let mut jobs = Vec::new();
+            for _ in 0..per_group {
+                if ty >= down {
+                    break;
+                }
+                let ty1 = (ty + per_band).min(down);
+                let mut chunks = Vec::new();
+                for cy in ty..ty1 {
+                    for cx in 0..across {
+                        let key = (ifd.offset, cy * across + cx);
+                        let chunk = match cache.get(key) {
+                            Some(t) => Chunk::Decoded(t),
+                            None => Chunk::Raw(
+                                read_raw_chunk(file, ifd, cx, cy)
+                                    .map_err(|e| slide_err(name, format!("level {level}, {e}")))?,
+                            ),
+                        };
+                        chunks.push((cx, cy, chunk));
+                    }
+                }
+                jobs.push((ty, ty1, chunks));
+                ty = ty1;
+            }
+            let done = crate::par::map(&jobs, |(ty0, ty1, chunks)| {
+                reduce_chunks(&plan, ifd, lw, lh, *ty0, *ty1, chunks)
+            });
+            for ((_, ty1, _), result) in jobs.iter().zip(done) {
+                let (band, fresh) =
+                    result.map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
+                decoded[level] += fresh.len() as u64;
+                for (key, tile) in fresh {
+                    cache.insert(key, tile);
+                }
+                reducer.add((ty1 * ch).min(lh), band);
+            }
+        }
+        Ok(reducer.finish())
     }
 
     /// Decodes an associated image (thumbnail, label, macro) whole.
@@ -535,25 +609,99 @@ fn read_chunk<R: Read + Seek>(
     tx: u32,
     ty: u32,
 ) -> std::result::Result<RgbImage, String> {
+    let raw = read_raw_chunk(file, ifd, tx, ty)?;
+    decode_raw_chunk(ifd, tx, ty, raw.as_deref())
+}
+
+fn chunk_what(ifd: &ImageIfd, tx: u32, ty: u32) -> String {
+    let index = ty * ifd.grid().0 + tx;
+    format!("{} {index}", if ifd.tiled { "tile" } else { "strip" })
+}
+
+/// The stored bytes of chunk `(tx, ty)`, `None` for a missing chunk (offset or size 0).
+fn read_raw_chunk<R: Read + Seek>(
+    file: &mut TiffFile<R>,
+    ifd: &ImageIfd,
+    tx: u32,
+    ty: u32,
+) -> std::result::Result<Option<Vec<u8>>, String> {
     let (across, _) = ifd.grid();
     let index = (ty * across + tx) as usize;
-    let what = if ifd.tiled { "tile" } else { "strip" };
     let (Some(&offset), Some(&count)) = (ifd.offsets.get(index), ifd.byte_counts.get(index)) else {
-        return Err(format!("{what} {index} has no offset"));
+        return Err(format!("{} has no offset", chunk_what(ifd, tx, ty)));
     };
-    let (w, h) = ifd.chunk_size(ty);
     if offset == 0 || count == 0 {
-        return Ok(RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])));
+        return Ok(None);
     }
     if count > ifd::MAX_CHUNK_BYTES {
         return Err(format!(
-            "{what} {index} declares {count} bytes, beyond the chunk limit"
+            "{} declares {count} bytes, beyond the chunk limit",
+            chunk_what(ifd, tx, ty)
         ));
     }
-    let raw = file
-        .chunk_bytes(offset, count)
-        .map_err(|e| format!("{what} {index}: {e}"))?;
-    codec::decode_chunk(ifd, ty, &raw).map_err(|e| format!("{what} {index}: {e}"))
+    file.chunk_bytes(offset, count)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))
+}
+
+/// Decodes the bytes [`read_raw_chunk`] returned; a missing chunk is white.
+fn decode_raw_chunk(
+    ifd: &ImageIfd,
+    tx: u32,
+    ty: u32,
+    raw: Option<&[u8]>,
+) -> std::result::Result<RgbImage, String> {
+    let Some(raw) = raw else {
+        let (w, h) = ifd.chunk_size(ty);
+        return Ok(RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])));
+    };
+    codec::decode_chunk(ifd, ty, raw).map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))
+}
+
+/// Source rows per overview band (whole chunk rows are added until a band is this tall).
+const BAND_ROWS: u32 = 128;
+
+/// A chunk of an overview band: already in the cache, or its stored bytes.
+enum Chunk {
+    Decoded(Arc<RgbImage>),
+    Raw(Option<Vec<u8>>),
+}
+
+/// Decodes chunk rows `ty0..ty1` of `ifd` (a `lw x lh` level), lays them out as whole rows and
+/// reduces them; also returns the chunks it decoded, for the cache.
+fn reduce_chunks(
+    plan: &resample::AreaPlan,
+    ifd: &ImageIfd,
+    lw: u32,
+    lh: u32,
+    ty0: u32,
+    ty1: u32,
+    chunks: &[(u32, u32, Chunk)],
+) -> std::result::Result<(resample::Band, Vec<(cache::TileKey, Arc<RgbImage>)>), String> {
+    let (across, _) = ifd.grid();
+    let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
+    let y0 = ty0 * ch;
+    let rows = ((ty1 * ch).min(lh)).saturating_sub(y0);
+    let mut band = RgbImage::new(lw, rows);
+    let mut fresh = Vec::new();
+    for (cx, cy, chunk) in chunks {
+        let tile = match chunk {
+            Chunk::Decoded(t) => Arc::clone(t),
+            Chunk::Raw(raw) => {
+                let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref())?);
+                fresh.push(((ifd.offset, cy * across + cx), Arc::clone(&t)));
+                t
+            }
+        };
+        copy_overlap(
+            &mut band,
+            Rect::new(0, y0, lw, rows),
+            cx * cw,
+            cy * ch,
+            &tile,
+        );
+    }
+    Ok((plan.reduce_band(y0, band.as_raw()), fresh))
 }
 
 /// Copies the part of `tile` (placed at `(tx, ty)` in level pixels) that falls inside `rect`
