@@ -108,7 +108,7 @@ fn join_strips(parts: &[Vec<u8>], height: u16) -> Option<Vec<u8>> {
         while i + 4 <= b.len() && b[i] == 0xFF {
             let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
             match b[i + 1] {
-                0xC0 | 0xC1 | 0xC2 => sof = Some(i + 5),
+                0xC0..=0xC2 => sof = Some(i + 5),
                 0xDA => return Some((sof, i + 2 + len)),
                 _ => {}
             }

@@ -170,22 +170,22 @@ fn or_shifted(dst: &mut [u64], src: &[u64], d: usize, up: bool) {
     }
     let at = |i: usize| src.get(i).copied().unwrap_or(0);
     if up {
-        for i in whole..n {
+        for (i, out) in dst.iter_mut().enumerate().take(n).skip(whole) {
             let lo = i - whole;
             let mut v = at(lo) << bits;
             if bits > 0 && lo > 0 {
                 v |= at(lo - 1) >> (64 - bits);
             }
-            dst[i] |= v;
+            *out |= v;
         }
     } else {
-        for i in 0..n - whole {
+        for (i, out) in dst.iter_mut().enumerate().take(n - whole) {
             let hi = i + whole;
             let mut v = at(hi) >> bits;
             if bits > 0 {
                 v |= at(hi + 1) << (64 - bits);
             }
-            dst[i] |= v;
+            *out |= v;
         }
     }
 }

@@ -212,9 +212,8 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
         above = start..runs.len();
     }
     let mut extents: Vec<Option<(u32, u32, u32, u32)>> = vec![None; runs.len()];
-    for i in 0..runs.len() {
+    for (i, &(y, s, e)) in runs.iter().enumerate() {
         let root = find(&mut parent, i as u32) as usize;
-        let (y, s, e) = runs[i];
         extents[root] = Some(match extents[root] {
             None => (s, y, e - 1, y),
             Some((x0, y0, x1, y1)) => (x0.min(s), y0.min(y), x1.max(e - 1), y1.max(y)),

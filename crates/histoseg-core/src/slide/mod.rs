@@ -667,6 +667,9 @@ enum Chunk {
     Raw(Option<Vec<u8>>),
 }
 
+/// Chunks decoded while reducing a band, to go into the tile cache.
+type Fresh = Vec<(cache::TileKey, Arc<RgbImage>)>;
+
 /// Decodes chunk rows `ty0..ty1` of `ifd` (a `lw x lh` level), lays them out as whole rows and
 /// reduces them; also returns the chunks it decoded, for the cache.
 fn reduce_chunks(
@@ -677,7 +680,7 @@ fn reduce_chunks(
     ty0: u32,
     ty1: u32,
     chunks: &[(u32, u32, Chunk)],
-) -> std::result::Result<(resample::Band, Vec<(cache::TileKey, Arc<RgbImage>)>), String> {
+) -> std::result::Result<(resample::Band, Fresh), String> {
     let (across, _) = ifd.grid();
     let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
     let y0 = ty0 * ch;

@@ -297,8 +297,8 @@ mod tests {
                         f64::from(oy) * fy,
                         f64::from(oy + 1) * fy,
                     );
-                    for c in 0..3 {
-                        acc[c] += wx * wy * f64::from(p.0[c]);
+                    for (a, v) in acc.iter_mut().zip(p.0) {
+                        *a += wx * wy * f64::from(v);
                     }
                 }
                 out.extend(acc.map(|v| v / (fx * fy)));
