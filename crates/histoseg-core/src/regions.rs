@@ -406,7 +406,14 @@ mod tests {
             }),
         ) {
             let mask = GrayImage::from_raw(w, h, data).expect("sized");
-            proptest::prop_assert_eq!(component_boxes(&BitMask::from_gray(&mask)), reference_boxes(&mask));
+            // imageproc 0.27's labelling panics on a single foreground pixel image (its forest
+            // is sized by pixels - 1); the answer there is the pixel itself.
+            let expected = if (w, h) == (1, 1) {
+                if mask.as_raw()[0] != 0 { vec![Rect::new(0, 0, 1, 1)] } else { Vec::new() }
+            } else {
+                reference_boxes(&mask)
+            };
+            proptest::prop_assert_eq!(component_boxes(&BitMask::from_gray(&mask)), expected);
         }
     }
 
