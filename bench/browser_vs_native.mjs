@@ -52,6 +52,8 @@ try {
   const same = boxes(webBoxes) === boxes(nativeBoxes);
   console.log(`slide           ${slide}`);
   console.log(`runs            ${runs}, alternating (medians)`);
+  const helpers = await page.evaluate(() => window.histoseg.helpers.length);
+  console.log(`workers         chromium: 1 + ${helpers} helper(s) (one per further core); native: all cores`);
   console.log(`native          ${nativeMs.toFixed(1)} ms  (open + overview(2048) + regions)`);
   console.log(`chromium        ${webMs.toFixed(1)} ms  (open ${part('open')} + overview ${part('overview')} + regions ${part('regions')}, through the worker)`);
   console.log(`ratio           ${(webMs / nativeMs).toFixed(2)}x  (goal: within 2x)`);

@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
 source scripts/env.sh
 bash scripts/setup-web.sh
-bash scripts/build-web.sh
+HISTOSEG_BUNDLES=core bash scripts/build-web.sh
 cargo build --release -p histoseg-wasm --example regions_native
 slide="${1:-$HISTOSEG_DATA/slides/cmu-1-small-region.svs}"
 node bench/browser_vs_native.mjs "$CARGO_TARGET_DIR/release/examples/regions_native" "$slide" "${2:-10}"

@@ -83,6 +83,7 @@ export declare class Slide {
   readonly info: SlideInfo;
   readonly stem: string;
   readonly fileSize: number;
+  /** Bytes read from the file so far, by every worker holding the slide. */
   bytesRead(): Promise<number>;
   overview(maxSide?: number): Promise<Picture>;
   readRegion(level: number, rect: Rect): Promise<Picture>;
@@ -95,7 +96,8 @@ export declare class Slide {
 }
 
 export declare class Histoseg {
-  static create(options?: { worker?: Worker }): Promise<Histoseg>;
+  /** `helpers`: extra workers sharing overview work (default: one per further core, at most 3). */
+  static create(options?: { worker?: Worker; helpers?: number }): Promise<Histoseg>;
   readonly version: string;
   openSlide(file: Blob, name?: string): Promise<Slide>;
   gaussianBlur(pixels: Pixels, width: number, height: number, ksize?: number, sigma?: number): Promise<Uint8Array>;

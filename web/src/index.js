@@ -62,10 +62,26 @@ function abortError() {
   return new DOMException('the run was cancelled', 'AbortError');
 }
 
-/** An open slide; its pixels stay in the worker until asked for. */
+/** The core's default long side of overviews (`maxSide`). */
+const DEFAULT_MAX_SIDE = 2048;
+
+/**
+ * An open slide; its pixels stay in the worker until asked for. Overviews (and so regions and
+ * fragments) are made in shares: the slide's worker and each helper worker, holding its own
+ * copy of the slide, reduce one horizontal slice of the level at once, and the slide's worker
+ * joins them, which gives exactly the overview it would have made alone.
+ */
 export class Slide {
-  /** @param {Client} client @param {any} opened */
-  constructor(client, opened) {
+  /** @type {Client[]} */
+  #helpers;
+  /** @type {Promise<number[]>} the slide's handle in each helper */
+  #helperHandles;
+
+  /**
+   * @param {Client} client @param {any} opened
+   * @param {Client[]} helpers @param {Promise<number[]>} helperHandles
+   */
+  constructor(client, opened, helpers = [], helperHandles = Promise.resolve([])) {
     this.client = client;
     this.handle = opened.handle;
     /** What the slide declares, as `histoseg info --json`. */
@@ -74,26 +90,58 @@ export class Slide {
     this.stem = opened.stem;
     /** File size in bytes. */
     this.fileSize = opened.fileSize;
+    this.#helpers = helpers;
+    this.#helperHandles = helperHandles;
   }
 
   #call(method, ...args) {
     return this.client.request('slide', [this.handle, method, ...args]);
   }
 
-  /** Bytes read from the file so far. */
-  bytesRead() { return this.#call('bytesRead'); }
+  /** Makes the overview of `maxSide` in the slide's worker, in shares, unless it is there. */
+  async #prepareOverview(maxSide) {
+    if (this.#helpers.length === 0 || !Number.isInteger(maxSide) || maxSide < 1) return;
+    if (await this.#call('hasOverview', maxSide)) return;
+    const parts = this.#helpers.length + 1;
+    const handles = this.#helperHandles;
+    const [, ...shares] = await Promise.all([
+      this.#call('keepOverviewPart', maxSide, 0, parts),
+      ...this.#helpers.map(async (helper, k) => {
+        const handle = (await handles)[k];
+        return helper.request('slide', [handle, 'overviewPart', maxSide, k + 1, parts]);
+      }),
+    ]);
+    await this.client.request('slide', [this.handle, 'joinOverview', maxSide, shares], undefined, {
+      transfer: shares.map((share) => share.band.pixels.buffer),
+    });
+  }
+
+  /** Bytes read from the file so far, by every worker holding the slide. */
+  async bytesRead() {
+    const own = await this.#call('bytesRead');
+    const handles = await this.#helperHandles;
+    const theirs = await Promise.all(handles.map((h, k) => this.#helpers[k].request('slide', [h, 'bytesRead'])));
+    return theirs.reduce((sum, n) => sum + n, own);
+  }
 
   /** Overview at most `maxSide` pixels on its long side (RGB). */
-  overview(maxSide = 2048) { return this.#call('overview', maxSide); }
+  async overview(maxSide = DEFAULT_MAX_SIDE) {
+    await this.#prepareOverview(maxSide);
+    return this.#call('overview', maxSide);
+  }
 
   /** A region of `level` in that level's pixels (RGB). */
   readRegion(level, { x, y, w, h }) { return this.#call('readRegion', level, x, y, w, h); }
 
   /** Tissue regions with every stage. */
-  detectRegions(options = {}) { return this.#call('detectRegions', options); }
+  async detectRegions(options = {}) {
+    await this.#prepareOverview(options?.maxSide ?? DEFAULT_MAX_SIDE);
+    return this.#call('detectRegions', options);
+  }
 
   /** Fragments as JPEG Blobs with their names and level-0 rectangles. */
   async extractFragments(options = {}, { onProgress } = {}) {
+    await this.#prepareOverview(options?.maxSide ?? DEFAULT_MAX_SIDE);
     const out = await this.client.request('extract', [this.handle, options], onProgress);
     return {
       regions_level0: out.regions_level0,
@@ -104,30 +152,55 @@ export class Slide {
     };
   }
 
-  /** Frees the slide in the worker. */
-  close() { return this.client.request('close', [this.handle]); }
+  /** Frees the slide in its worker and in the helpers. */
+  async close() {
+    const handles = await this.#helperHandles.catch(() => []);
+    await Promise.all(handles.map((h, k) => this.#helpers[k].request('close', [h])));
+    return this.client.request('close', [this.handle]);
+  }
 }
 
 function defaultWorker() {
   return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'histoseg' });
 }
 
-/** The library: one worker, one wasm module. */
-export class Histoseg {
-  /** @param {Client} client */
-  constructor(client) { this.client = client; }
+/** Helper workers by default: one per further core, at most 3. */
+function defaultHelpers() {
+  const cores = globalThis.navigator?.hardwareConcurrency ?? 1;
+  return Math.max(0, Math.min(cores - 1, 3));
+}
 
-  /** Starts the worker and loads the wasm module. */
-  static async create({ worker } = {}) {
+/** The library: one worker with the wasm module, and helper workers for overviews. */
+export class Histoseg {
+  /** @param {Client} client @param {Client[]} helpers */
+  constructor(client, helpers = []) {
+    this.client = client;
+    this.helpers = helpers;
+  }
+
+  /**
+   * Starts the workers and loads the wasm module. `helpers` is the number of extra workers
+   * that share overview work (default: one per further core, at most 3; 0 for none).
+   */
+  static async create({ worker, helpers = defaultHelpers() } = {}) {
     const client = new Client(worker ?? defaultWorker());
-    const h = new Histoseg(client);
-    h.version = await client.request('version');
+    const others = Array.from({ length: helpers }, () => new Client(defaultWorker()));
+    const h = new Histoseg(client, others);
+    [h.version] = await Promise.all([client, ...others].map((c) => c.request('version')));
     return h;
   }
 
-  /** Opens a user's File (read piece by piece in the worker, never whole). */
+  /** Opens a user's File (read piece by piece in the workers, never whole). */
   async openSlide(file, name = undefined) {
-    return new Slide(this.client, await this.client.request('open', [file, name ?? file.name]));
+    const label = name ?? file.name;
+    // The helpers open their copies meanwhile; a failure there is the slide's own failure,
+    // reported by the main worker's open.
+    const helperHandles = Promise.all(this.helpers.map(
+      (helper) => helper.request('open', [file, label]).then((opened) => opened.handle),
+    ));
+    helperHandles.catch(() => {});
+    const opened = await this.client.request('open', [file, label]);
+    return new Slide(this.client, opened, this.helpers, helperHandles);
   }
 
   #fn(name, ...args) { return this.client.request('call', [name, ...args]); }
@@ -164,8 +237,10 @@ export class Histoseg {
     return this.#fn('assignToFragments', annotations, fragmentNames);
   }
 
-  /** Stops the worker; open slides are gone. */
-  terminate() { this.client.worker.terminate(); }
+  /** Stops the workers; open slides are gone. */
+  terminate() {
+    for (const c of [this.client, ...this.helpers]) c.worker.terminate();
+  }
 }
 
 function defaultInferenceWorker() {

@@ -18,6 +18,7 @@ const FUNCTIONS = new Set([
 /** Slide methods callable through the 'slide' op. */
 const METHODS = new Set([
   'info', 'stem', 'bytesRead', 'fileSize', 'readRegion', 'overview', 'detectRegions',
+  'hasOverview', 'overviewPart', 'keepOverviewPart', 'joinOverview',
 ]);
 
 function slideOf(handle) {

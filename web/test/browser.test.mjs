@@ -139,6 +139,48 @@ test('regions equal the CLI on other layouts: JPEG 2000 SVS, OME-TIFF pyramid', 
   }
 });
 
+test('overviews made in shares by helper workers equal the overview made alone', async () => {
+  await page.setInputFiles('#file', SVS);
+  const runs = await page.evaluate(async () => {
+    const file = document.querySelector('#file').files[0];
+    const digest = async (bytes) => Array.from(
+      new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)),
+      (b) => b.toString(16).padStart(2, '0'),
+    ).join('');
+    const out = [];
+    for (const helpers of [0, 1, 3]) {
+      const h = await window.Histoseg.create({ helpers });
+      try {
+        const s = await h.openSlide(file);
+        const o = await s.overview(2048);
+        const d = await s.detectRegions({ maxSide: 1000 });
+        out.push({
+          helpers: h.helpers.length,
+          overview: [o.width, o.height, await digest(o.pixels)],
+          mask: await digest(d.mask),
+          regions: d.regions_level0,
+          read: await s.bytesRead(),
+        });
+        await s.close();
+      } finally {
+        h.terminate();
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(runs.map((r) => r.helpers), [0, 1, 3]);
+  const [alone, ...shared] = runs;
+  for (const r of shared) {
+    assert.deepEqual(r.overview, alone.overview, `${r.helpers} helpers: the same overview`);
+    assert.equal(r.mask, alone.mask, `${r.helpers} helpers: the same mask`);
+    assert.deepEqual(r.regions, alone.regions, `${r.helpers} helpers: the same regions`);
+    // bytesRead counts every worker's reads: the slide's own worker reads only its share of
+    // the tiles (a half, a quarter), so without the helpers' reads the total would fall far
+    // below the bytes one worker reads alone.
+    assert.ok(r.read > alone.read * 0.75, `${r.helpers} helpers read ${r.read} bytes, alone ${alone.read}`);
+  }
+});
+
 test('opening a slide and its overview read only a small share of the file', async (t) => {
   const pyramid = join(slides, 'cmu1_generic_tiled_pyramid_jpeg.tif');
   await page.setInputFiles('#file', pyramid);
@@ -155,9 +197,12 @@ test('opening a slide and its overview read only a small share of the file', asy
   assert.ok(got.opened < got.size * 0.1, `opening read ${got.opened} of ${got.size} bytes`);
   assert.ok(got.read < got.size * 0.25, `overview read ${got.read} of ${got.size} bytes`);
   t.diagnostic(`pyramid: opening read ${got.opened}, + overview(400) ${got.read} of ${got.size} bytes`);
-  const svs = await page.evaluate(async () => [window.openedBytes, window.slide.fileSize]);
-  t.diagnostic(`svs: opening read ${svs[0]} of ${svs[1]} bytes`);
-  assert.ok(svs[0] < svs[1] * 0.05, `opening the SVS read ${svs[0]} of ${svs[1]} bytes`);
+  // Each worker holding the slide (its own and every helper) reads the directories once.
+  const [opened, size, workers] = await page.evaluate(async () => [
+    window.openedBytes, window.slide.fileSize, 1 + window.histoseg.helpers.length,
+  ]);
+  t.diagnostic(`svs: opening read ${opened} of ${size} bytes in ${workers} worker(s)`);
+  assert.ok(opened / workers < size * 0.05, `opening the SVS read ${opened} of ${size} bytes in ${workers} workers`);
 });
 
 test('a bad file rejects with a clear Error and the worker keeps working', async (t) => {

@@ -416,3 +416,65 @@ fn overview_uses_the_smallest_sufficient_level_and_the_cache_bounds_memory() {
     assert_eq!(s.chunks_decoded(0), 9 * 12);
     assert!(s.cache().used() <= 2 * 256 * 256 * 3 && s.cache().len() == 2);
 }
+
+#[test]
+fn overview_shares_made_on_separate_copies_join_into_the_same_overview() {
+    for (name, side) in [
+        ("cmu-1-small-region.svs", 700),
+        ("kidney-48-5.tif", 500),
+        ("cmu1_generic_tiled_pyramid_jpeg.tif", 600),
+    ] {
+        let whole = open(name).overview(side).unwrap_or_else(|e| panic!("{e}"));
+        for parts in [2, 3, 5] {
+            // Each share on its own copy of the slide, sent through JSON as between workers,
+            // and joined out of order.
+            let mut shares: Vec<_> = (0..parts)
+                .map(|k| {
+                    let share = open(name).overview_part(side, k, parts);
+                    let json = serde_json::to_string(&share.unwrap_or_else(|e| panic!("{e}")));
+                    serde_json::from_str(&json.expect("json")).expect("back")
+                })
+                .collect();
+            shares.reverse();
+            let joined = open(name).overview_from_parts(side, shares);
+            assert!(
+                joined.unwrap_or_else(|e| panic!("{e}")) == whole,
+                "{name}, {parts} shares"
+            );
+        }
+    }
+}
+
+#[test]
+fn overview_shares_that_do_not_fit_together_are_refused() {
+    let mut s = open("cmu-1-small-region.svs");
+    let share = |s: &mut Slide<_>, side, k, n| s.overview_part(side, k, n).expect("share");
+    let (a, b) = (share(&mut s, 700, 0, 2), share(&mut s, 700, 1, 2));
+    let c = share(&mut s, 600, 1, 2);
+    let attempts = [
+        (700, vec![a.clone()], "share 0 of 2"),
+        (700, vec![a.clone(), c], "share 1 of 2"),
+        (600, vec![a.clone(), b.clone()], "do not fit"),
+        (700, vec![a.clone(), a.clone()], "do not fit"),
+        (700, vec![], "no overview shares"),
+    ];
+    for (side, shares, want) in attempts {
+        let e = s
+            .overview_from_parts(side, shares)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("cmu-1-small-region.svs") && e.contains(want),
+            "{e}"
+        );
+    }
+    assert!(s.overview_part(700, 2, 2).is_err());
+    // A share whose pixels were tampered with in transit.
+    let mut json: serde_json::Value = serde_json::to_value(&b).expect("json");
+    json["band"]["pixels"].as_array_mut().expect("bytes").pop();
+    let tampered = serde_json::from_value(json).expect("back");
+    let e = s
+        .overview_from_parts(700, vec![a, tampered])
+        .expect_err("refused");
+    assert!(e.to_string().contains("overview share 1"), "{e}");
+}

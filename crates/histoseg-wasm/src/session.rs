@@ -8,7 +8,7 @@ use histoseg_core::extract::{crop_from_overview, plan_fragments, read_fragment, 
 use histoseg_core::fragment::Fragment;
 use histoseg_core::rect::Rect;
 use histoseg_core::regions::detect_regions;
-use histoseg_core::slide::{Slide, SlideInfo};
+use histoseg_core::slide::{OverviewPart, Slide, SlideInfo};
 use image::RgbImage;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -65,12 +65,20 @@ pub struct Extraction {
     pub fragments: Vec<ExtractedFragment>,
 }
 
+fn check_side(max_side: u32) -> Result<()> {
+    if max_side == 0 {
+        return Err(Error::Input("maxSide must be at least 1 pixel".into()));
+    }
+    Ok(())
+}
+
 /// A slide opened from any `Read + Seek`, with the last overview kept for reuse.
 #[derive(Debug)]
 pub struct SlideSession<R> {
     slide: Slide<R>,
     stem: String,
     overview: Option<(u32, RgbImage)>,
+    kept_share: Option<OverviewPart>,
 }
 
 impl<R: Read + Seek> SlideSession<R> {
@@ -84,6 +92,7 @@ impl<R: Read + Seek> SlideSession<R> {
             slide,
             stem,
             overview: None,
+            kept_share: None,
         })
     }
 
@@ -104,14 +113,8 @@ impl<R: Read + Seek> SlideSession<R> {
 
     /// The overview with `max_side` pixels on its long side at most (cached).
     pub fn overview(&mut self, max_side: u32) -> Result<&RgbImage> {
-        if max_side == 0 {
-            return Err(Error::Input("maxSide must be at least 1 pixel".into()));
-        }
-        if self
-            .overview
-            .as_ref()
-            .is_none_or(|(side, _)| *side != max_side)
-        {
+        check_side(max_side)?;
+        if !self.has_overview(max_side) {
             let img = self.slide.overview(max_side)?;
             self.overview = Some((max_side, img));
         }
@@ -119,6 +122,44 @@ impl<R: Read + Seek> SlideSession<R> {
             Some((_, img)) => Ok(img),
             None => unreachable!("set just above"),
         }
+    }
+
+    /// Whether the overview of `max_side` is cached.
+    pub fn has_overview(&self, max_side: u32) -> bool {
+        self.overview
+            .as_ref()
+            .is_some_and(|(side, _)| *side == max_side)
+    }
+
+    /// Share `part` of `parts` of the overview of `max_side`, to join in another session of the
+    /// same slide (another worker) with [`SlideSession::join_overview`].
+    pub fn overview_part(
+        &mut self,
+        max_side: u32,
+        part: usize,
+        parts: usize,
+    ) -> Result<OverviewPart> {
+        check_side(max_side)?;
+        Ok(self.slide.overview_part(max_side, part, parts)?)
+    }
+
+    /// Makes share `part` of `parts` of the overview of `max_side` and keeps it here for the
+    /// next [`SlideSession::join_overview`] (replacing one kept before), sparing its pixels a
+    /// trip out and back.
+    pub fn keep_overview_part(&mut self, max_side: u32, part: usize, parts: usize) -> Result<()> {
+        self.kept_share = None;
+        self.kept_share = Some(self.overview_part(max_side, part, parts)?);
+        Ok(())
+    }
+
+    /// Joins the shares of the overview of `max_side` (`parts` and those kept here) and
+    /// caches it, as [`Self::overview`] would have made it.
+    pub fn join_overview(&mut self, max_side: u32, mut parts: Vec<OverviewPart>) -> Result<()> {
+        check_side(max_side)?;
+        parts.extend(self.kept_share.take());
+        let img = self.slide.overview_from_parts(max_side, parts)?;
+        self.overview = Some((max_side, img));
+        Ok(())
     }
 
     fn level0(&self) -> Result<(u32, u32)> {

@@ -150,6 +150,50 @@ impl WebSlide {
         to_js(&Picture::from(self.session.overview(max_side)?))
     }
 
+    /// Whether the overview of `max_side` is ready (made or joined) in this worker.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = hasOverview))]
+    pub fn has_overview(&self, max_side: u32) -> bool {
+        self.session.has_overview(max_side)
+    }
+
+    /// Share `part` of `parts` of the overview of `max_side`, made here (in a helper worker
+    /// with its own copy of the slide) for `joinOverview` in the slide's own worker.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = overviewPart))]
+    pub fn overview_part(
+        &mut self,
+        max_side: u32,
+        part: u32,
+        parts: u32,
+    ) -> Result<JsValue, JsError> {
+        to_js(
+            &self
+                .session
+                .overview_part(max_side, part as usize, parts as usize)?,
+        )
+    }
+
+    /// Makes share `part` of `parts` of the overview of `max_side` and keeps it here for
+    /// `joinOverview`.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = keepOverviewPart))]
+    pub fn keep_overview_part(
+        &mut self,
+        max_side: u32,
+        part: u32,
+        parts: u32,
+    ) -> Result<(), JsError> {
+        Ok(self
+            .session
+            .keep_overview_part(max_side, part as usize, parts as usize)?)
+    }
+
+    /// Joins the shares of the overview of `max_side` (from `overviewPart` in the helpers, and
+    /// those kept here) and keeps it for `overview`, `detectRegions` and `extractFragments`.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = joinOverview))]
+    pub fn join_overview(&mut self, max_side: u32, parts: JsValue) -> Result<(), JsError> {
+        let parts = from_js(parts, "overview shares")?;
+        Ok(self.session.join_overview(max_side, parts)?)
+    }
+
     /// Tissue regions with every stage (mask, first boxes, merged, filtered, final, level-0).
     #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = detectRegions))]
     pub fn detect_regions(&mut self, options: JsValue) -> Result<JsValue, JsError> {

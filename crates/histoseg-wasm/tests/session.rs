@@ -105,3 +105,31 @@ fn bad_files_are_errors_naming_the_file() {
         assert!(err.starts_with(name), "{err}");
     }
 }
+
+#[test]
+fn a_joined_overview_serves_detection_like_one_made_in_place() {
+    let (mut whole, _, _) = open("cmu-1-small-region.svs");
+    let expected = whole.detect(&DetectOptions::default()).expect("detect");
+    let side = DetectOptions::default().max_side;
+    // Two helper sessions (the browser's helper workers) make two shares, the slide's own
+    // session the third; it joins them and detects without reading another tile.
+    let shares = (1..3)
+        .map(|k| open("cmu-1-small-region.svs").0.overview_part(side, k, 3))
+        .collect::<Result<Vec<_>, _>>()
+        .expect("shares");
+    let (mut joined, count, _) = open("cmu-1-small-region.svs");
+    joined.keep_overview_part(side, 0, 3).expect("own share");
+    assert!(!joined.has_overview(side));
+    let before = count.get();
+    joined.join_overview(side, shares).expect("join");
+    assert!(joined.has_overview(side));
+    let detection = joined.detect(&DetectOptions::default()).expect("detect");
+    assert_eq!(count.get(), before, "joining and detecting read no tiles");
+    assert!(
+        joined.join_overview(side, Vec::new()).is_err(),
+        "kept shares are used once"
+    );
+    assert_eq!(detection.regions_level0, expected.regions_level0);
+    assert_eq!(detection.mask, expected.mask);
+    assert!(joined.overview_part(0, 0, 1).is_err());
+}

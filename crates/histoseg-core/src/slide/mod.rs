@@ -20,6 +20,7 @@
 mod cache;
 mod codec;
 mod ifd;
+mod overview;
 mod pyramid;
 mod resample;
 pub mod synthetic;
@@ -32,6 +33,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 pub use cache::TileCache;
+pub use overview::OverviewPart;
 
 use crate::rect::Rect;
 use crate::{Error, Result};
@@ -314,6 +316,12 @@ impl<R: Read + Seek> Slide<R> {
     }
 }
 
+/// Refuses a level whose compression or layout the decoders do not handle.
+fn check_level(name: &str, ifd: &ImageIfd, level: usize) -> Result<()> {
+    codec::check_supported(ifd)
+        .map_err(|e| slide_err(name, format!("level {level} cannot be decoded: {e}")))
+}
+
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -438,9 +446,7 @@ impl<R: Read + Seek> Slide<R> {
             }
             Backend::Tiff { file, levels, .. } => {
                 let ifd = &levels[level];
-                codec::check_supported(ifd).map_err(|e| {
-                    slide_err(name, format!("level {level} cannot be decoded: {e}"))
-                })?;
+                check_level(name, ifd, level)?;
                 let (across, _) = ifd.grid();
                 let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
                 let (tx0, tx1) = (rect.x / cw, (rect.x + rect.w - 1) / cw);
@@ -467,104 +473,6 @@ impl<R: Read + Seek> Slide<R> {
                 Ok(())
             }
         }
-    }
-
-    /// An overview whose long side is `max_side` (or the whole level when smaller).
-    ///
-    /// Picks the smallest level that is at least `max_side` on its long side and reduces it
-    /// by area averaging, reading it band of tiles by band; no larger level is touched.
-    /// Natively the bands are decoded and reduced on all cores; the result does not depend on
-    /// how many.
-    pub fn overview(&mut self, max_side: u32) -> Result<RgbImage> {
-        if max_side == 0 {
-            return Err(Error::InvalidParameter {
-                name: "max_side",
-                problem: "must be > 0".into(),
-            });
-        }
-        let level = self.level_for_side(max_side);
-        let (lw, lh) = self.level_dimensions(level).unwrap_or((1, 1));
-        let scale = (f64::from(max_side) / f64::from(lw.max(lh))).min(1.0);
-        let ow = ((f64::from(lw) * scale).round() as u32).clamp(1, lw);
-        let oh = ((f64::from(lh) * scale).round() as u32).clamp(1, lh);
-        let plan = resample::AreaPlan::new(lw, lh, ow, oh).map_err(|e| self.err(e))?;
-        let mut reducer = resample::Reducer::new(&plan);
-        let Slide {
-            info,
-            backend,
-            cache,
-            decoded,
-        } = self;
-        let name = info.file.as_str();
-        let (file, ifd) = match backend {
-            Backend::Raster(img) => {
-                let stride = lw as usize * 3 * BAND_ROWS as usize;
-                let bands: Vec<(u32, &[u8])> = img
-                    .as_raw()
-                    .chunks(stride)
-                    .zip((0..).step_by(BAND_ROWS as usize))
-                    .map(|(rows, y0)| (y0, rows))
-                    .collect();
-                for ((y0, rows), band) in
-                    bands.iter().zip(crate::par::map(&bands, |&(y0, rows)| {
-                        plan.reduce_band(y0, rows)
-                    }))
-                {
-                    reducer.add(y0 + (rows.len() / (lw as usize * 3)) as u32, band);
-                }
-                return Ok(reducer.finish());
-            }
-            Backend::Tiff { file, levels, .. } => (file, &levels[level]),
-        };
-        codec::check_supported(ifd)
-            .map_err(|e| slide_err(name, format!("level {level} cannot be decoded: {e}")))?;
-        let (across, down) = ifd.grid();
-        let ch = ifd.chunk_h.max(1);
-        // Bands of whole chunk rows, at least BAND_ROWS tall, in groups whose decoded pixels
-        // stay within the cache budget (at least one band).
-        let per_band = BAND_ROWS.div_ceil(ch).max(1);
-        let band_bytes =
-            u64::from(per_band) * u64::from(ch) * u64::from(across) * u64::from(ifd.chunk_w) * 3;
-        let per_group = (DEFAULT_CACHE_BYTES as u64 / band_bytes.max(1)).max(1) as u32;
-        let mut ty = 0;
-        while ty < down {
-            let mut jobs = Vec::new();
-            for _ in 0..per_group {
-                if ty >= down {
-                    break;
-                }
-                let ty1 = (ty + per_band).min(down);
-                let mut chunks = Vec::new();
-                for cy in ty..ty1 {
-                    for cx in 0..across {
-                        let key = (ifd.offset, cy * across + cx);
-                        let chunk = match cache.get(key) {
-                            Some(t) => Chunk::Decoded(t),
-                            None => Chunk::Raw(
-                                read_raw_chunk(file, ifd, cx, cy)
-                                    .map_err(|e| slide_err(name, format!("level {level}, {e}")))?,
-                            ),
-                        };
-                        chunks.push((cx, cy, chunk));
-                    }
-                }
-                jobs.push((ty, ty1, chunks));
-                ty = ty1;
-            }
-            let done = crate::par::map(&jobs, |(ty0, ty1, chunks)| {
-                reduce_chunks(&plan, ifd, lw, lh, *ty0, *ty1, chunks)
-            });
-            for ((_, ty1, _), result) in jobs.iter().zip(done) {
-                let (band, fresh) =
-                    result.map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
-                decoded[level] += fresh.len() as u64;
-                for (key, tile) in fresh {
-                    cache.insert(key, tile);
-                }
-                reducer.add((ty1 * ch).min(lh), band);
-            }
-        }
-        Ok(reducer.finish())
     }
 
     /// Decodes an associated image (thumbnail, label, macro) whole.
@@ -656,55 +564,6 @@ fn decode_raw_chunk(
         return Ok(RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])));
     };
     codec::decode_chunk(ifd, ty, raw).map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))
-}
-
-/// Source rows per overview band (whole chunk rows are added until a band is this tall).
-const BAND_ROWS: u32 = 128;
-
-/// A chunk of an overview band: already in the cache, or its stored bytes.
-enum Chunk {
-    Decoded(Arc<RgbImage>),
-    Raw(Option<Vec<u8>>),
-}
-
-/// Chunks decoded while reducing a band, to go into the tile cache.
-type Fresh = Vec<(cache::TileKey, Arc<RgbImage>)>;
-
-/// Decodes chunk rows `ty0..ty1` of `ifd` (a `lw x lh` level), lays them out as whole rows and
-/// reduces them; also returns the chunks it decoded, for the cache.
-fn reduce_chunks(
-    plan: &resample::AreaPlan,
-    ifd: &ImageIfd,
-    lw: u32,
-    lh: u32,
-    ty0: u32,
-    ty1: u32,
-    chunks: &[(u32, u32, Chunk)],
-) -> std::result::Result<(resample::Band, Fresh), String> {
-    let (across, _) = ifd.grid();
-    let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
-    let y0 = ty0 * ch;
-    let rows = ((ty1 * ch).min(lh)).saturating_sub(y0);
-    let mut band = RgbImage::new(lw, rows);
-    let mut fresh = Vec::new();
-    for (cx, cy, chunk) in chunks {
-        let tile = match chunk {
-            Chunk::Decoded(t) => Arc::clone(t),
-            Chunk::Raw(raw) => {
-                let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref())?);
-                fresh.push(((ifd.offset, cy * across + cx), Arc::clone(&t)));
-                t
-            }
-        };
-        copy_overlap(
-            &mut band,
-            Rect::new(0, y0, lw, rows),
-            cx * cw,
-            cy * ch,
-            &tile,
-        );
-    }
-    Ok((plan.reduce_band(y0, band.as_raw()), fresh))
 }
 
 /// Copies the part of `tile` (placed at `(tx, ty)` in level pixels) that falls inside `rect`
