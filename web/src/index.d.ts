@@ -99,6 +99,8 @@ export declare class Histoseg {
   /** `helpers`: extra workers sharing overview work (default: one per further core, at most 3). */
   static create(options?: { worker?: Worker; helpers?: number }): Promise<Histoseg>;
   readonly version: string;
+  /** One entry per helper worker. */
+  readonly helpers: readonly unknown[];
   openSlide(file: Blob, name?: string): Promise<Slide>;
   gaussianBlur(pixels: Pixels, width: number, height: number, ksize?: number, sigma?: number): Promise<Uint8Array>;
   sharpen(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
