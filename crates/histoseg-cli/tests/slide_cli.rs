@@ -101,3 +101,21 @@ fn bad_slides_fail_with_the_file_and_the_problem() {
         assert!(!err.contains("panicked"), "{name}: {err}");
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    // The reader is gone before the command writes (as `histoseg info --json | head` once
+    // head has exited): no panic, no error message, success.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("histoseg"))
+        .arg("info")
+        .arg(slide("cmu-1-small-region.svs"))
+        .arg("--json")
+        .stdout(writer)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -163,7 +163,7 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
             paths
         }
     };
-    println!(
+    outln!(
         "{} annotation(s) from {} file(s) onto {} slide(s), {} warning(s): {}",
         imported.len(),
         files.len(),

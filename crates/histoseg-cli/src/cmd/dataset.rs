@@ -338,7 +338,7 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
 
     let st = manifest.stats();
     let (train, test) = (st[&Split::Train], st[&Split::Test]);
-    println!(
+    outln!(
         "{}: {} samples ({} train from {} images, {} test from {} images), scheme {}{}{}",
         args.out.display(),
         train.samples + test.samples,
@@ -354,9 +354,9 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         },
         if args.prep { ", preprocessed" } else { "" },
     );
-    print_leak(&manifest);
+    print_leak(&manifest)?;
     if !scan.warnings.is_empty() {
-        println!(
+        outln!(
             "{} file(s) skipped, listed in dataset.json and above",
             scan.warnings.len()
         );
@@ -364,9 +364,9 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_leak(m: &Manifest) {
+fn print_leak(m: &Manifest) -> std::io::Result<()> {
     let l = m.patch_split_leak;
-    println!(
+    outln!(
         "a random split over patches (the paper's) would leak: {} of {} test patches overlap a \
          training patch of the same image; {} share their image with training (here: 0, split by {})",
         l.overlapping_train,
@@ -374,6 +374,7 @@ fn print_leak(m: &Manifest) {
         l.same_image_as_train,
         if m.layout == "tnbc" { "slide" } else { "image" },
     );
+    Ok(())
 }
 
 fn stats(args: StatsArgs) -> anyhow::Result<()> {
@@ -388,7 +389,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{} is not a histoseg dataset.json", path.display()))?;
     let root = path.parent().unwrap_or(Path::new("."));
     let st = m.stats();
-    println!(
+    outln!(
         "{} ({}, {}{}{}{})",
         root.display(),
         m.layout,
@@ -399,13 +400,18 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
             .map(|n| format!(", square {n}"))
             .unwrap_or_default(),
     );
-    println!(
+    outln!(
         "{:<6} {:>8} {:>7} {:>8} {:>7} {:>7}",
-        "split", "samples", "empty", "empty %", "images", "groups"
+        "split",
+        "samples",
+        "empty",
+        "empty %",
+        "images",
+        "groups"
     );
     let mut total = histoseg_core::dataset::manifest::SideStats::default();
     for (side, s) in &st {
-        println!(
+        outln!(
             "{:<6} {:>8} {:>7} {:>8.1} {:>7} {:>7}",
             side.to_string(),
             s.samples,
@@ -419,7 +425,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         total.sources += s.sources;
         total.groups += s.groups;
     }
-    println!(
+    outln!(
         "{:<6} {:>8} {:>7} {:>8.1} {:>7} {:>7}",
         "all",
         total.samples,
@@ -428,7 +434,7 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         total.sources,
         total.groups
     );
-    print_leak(&m);
+    print_leak(&m)?;
     let missing = m
         .samples
         .iter()
@@ -436,15 +442,15 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
         .filter(|f| !root.join(f).is_file())
         .count();
     if missing > 0 {
-        println!("warning: {missing} file(s) listed in dataset.json are missing");
+        outln!("warning: {missing} file(s) listed in dataset.json are missing");
     }
     if !m.warnings.is_empty() {
-        println!(
+        outln!(
             "{} source file(s) were skipped when building:",
             m.warnings.len()
         );
         for w in &m.warnings {
-            println!("  {w}");
+            outln!("  {w}");
         }
     }
     Ok(())
@@ -631,11 +637,11 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
             variants,
             paper_note: PAPER_NOTE,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
 
-    println!(
+    outln!(
         "{} images from {} ({}), square {}, split {} by {} (seed {})",
         scan.items.len(),
         src.dir.display(),
@@ -659,7 +665,7 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
             .images()
             .map(|name| cells.points(name, &opts.classes).map_or(0, |p| p.len()))
             .sum();
-        println!(
+        outln!(
             "{header}: counts for every BreCaHAD image, from all_cells.csv ({}: {} images, {} \
              cells, {} of them {}), by the same rules, without the images",
             file.display(),
@@ -676,7 +682,7 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
             String::new()
         }
     };
-    println!(
+    outln!(
         "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
         "variant",
         "samples",
@@ -686,7 +692,7 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
         "paper"
     );
     for row in &variants {
-        println!(
+        outln!(
             "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
             row.variant,
             row.samples,
@@ -698,6 +704,6 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|| "n/a".into())
         );
     }
-    println!("paper: n/a = {PAPER_NOTE}");
+    outln!("paper: n/a = {PAPER_NOTE}");
     Ok(())
 }

@@ -110,18 +110,26 @@ fn read_pair(image: &Path, mask: &Path) -> Item {
 }
 
 /// Prints the summary table of an evaluation.
-pub fn print_summary(e: &Evaluation) {
-    println!(
+pub fn print_summary(e: &Evaluation) -> std::io::Result<()> {
+    outln!(
         "{:<40} {:>7} {:>7} {:>9} {:>6}",
-        "image", "dice", "iou", "nuclei", "found"
+        "image",
+        "dice",
+        "iou",
+        "nuclei",
+        "found"
     );
     for i in &e.images {
-        println!(
+        outln!(
             "{:<40} {:>7.4} {:>7.4} {:>9} {:>6}",
-            i.name, i.dice, i.iou, i.true_nuclei, i.matched_nuclei
+            i.name,
+            i.dice,
+            i.iou,
+            i.true_nuclei,
+            i.matched_nuclei
         );
     }
-    println!(
+    outln!(
         "{} images: Dice {:.4} (mean {:.4}), IoU {:.4} (mean {:.4}); nuclei precision {:.3} recall {:.3} F1 {:.3}",
         e.pixels.images,
         e.pixels.dataset_dice,
@@ -132,6 +140,7 @@ pub fn print_summary(e: &Evaluation) {
         e.recall,
         e.f1
     );
+    Ok(())
 }
 
 /// Runs `histoseg evaluate`.
@@ -169,9 +178,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
     )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_summary(&report);
+        print_summary(&report)?;
     }
     Ok(())
 }

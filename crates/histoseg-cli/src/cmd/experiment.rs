@@ -256,6 +256,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     md.push_str("\nPaper: only the best published cells are recorded here (n/a elsewhere). Our test split holds out whole source images.\n");
     std::fs::write(&args.out, md)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    println!("{}: {} cells", args.out.display(), results.len());
+    outln!("{}: {} cells", args.out.display(), results.len());
     Ok(())
 }

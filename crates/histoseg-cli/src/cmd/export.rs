@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         load_hsm(&file, &cpu.device).with_context(|| format!("cannot load {}", file.display()))?;
     save_hsm(&model, &spec, !args.full, &args.out)?;
     let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
-    println!(
+    outln!(
         "{}: {} ({}), {:.1} MB",
         args.out.display(),
         spec.config.name(),

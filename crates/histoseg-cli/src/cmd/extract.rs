@@ -135,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     let fragments: usize = manifest.slides.iter().map(|s| s.fragments.len()).sum();
     let regions: usize = manifest.slides.iter().map(|s| s.regions.len()).sum();
-    println!(
+    outln!(
         "{} slide(s), {regions} tissue region(s), {fragments} fragment(s) written to {}",
         manifest.slides.len(),
         args.output.display()

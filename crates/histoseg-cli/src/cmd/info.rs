@@ -20,9 +20,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let slide = Slide::open_path(&args.slide)?;
     let info = slide.info();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(info)?);
+        outln!("{}", serde_json::to_string_pretty(info)?);
     } else {
-        print!("{}", table(info));
+        outln!("{}", table(info).trim_end());
     }
     Ok(())
 }

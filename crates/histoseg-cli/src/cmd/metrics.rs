@@ -59,22 +59,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let counts: Vec<PixelCounts> = images.iter().map(|s| s.counts).collect();
     let summary = PixelSummary::from_counts(&counts).context("no masks given")?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&Report { images, summary })?
         );
     } else {
-        println!("{:<40} {:>8} {:>8}", "prediction", "Dice", "IoU");
+        outln!("{:<40} {:>8} {:>8}", "prediction", "Dice", "IoU");
         for s in &images {
-            println!("{:<40} {:>8.4} {:>8.4}", s.pred.display(), s.dice, s.iou);
+            outln!("{:<40} {:>8.4} {:>8.4}", s.pred.display(), s.dice, s.iou);
         }
-        println!(
+        outln!(
             "{:<40} {:>8.4} {:>8.4}",
-            "mean over images", summary.mean_dice, summary.mean_iou
+            "mean over images",
+            summary.mean_dice,
+            summary.mean_iou
         );
-        println!(
+        outln!(
             "{:<40} {:>8.4} {:>8.4}",
-            "dataset (summed)", summary.dataset_dice, summary.dataset_iou
+            "dataset (summed)",
+            summary.dataset_dice,
+            summary.dataset_iou
         );
     }
     Ok(())

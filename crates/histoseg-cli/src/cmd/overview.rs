@@ -43,7 +43,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", args.out.display()))?;
     }
     let (w, h) = slide.level_dimensions(level).unwrap_or((0, 0));
-    println!(
+    outln!(
         "{}: overview {}x{} from level {level} ({w}x{h}) -> {}",
         slide.name(),
         img.width(),

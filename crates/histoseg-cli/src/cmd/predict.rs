@@ -143,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let geo = args.out.join(format!("{stem}.nuclei.geojson"));
         std::fs::write(&geo, geojson::write(&points))
             .with_context(|| format!("cannot write {}", geo.display()))?;
-        println!(
+        outln!(
             "{}: {} nuclei{} -> {}",
             path.display(),
             points.len(),
@@ -156,6 +156,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         total += points.len();
     }
-    println!("{} image(s), {total} nuclei", args.images.len());
+    outln!("{} image(s), {total} nuclei", args.images.len());
     Ok(())
 }

@@ -184,7 +184,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
     let mut progress = Progress::new(options.epochs, args.quiet);
     let state = train(&options, &args.out, &device, args.resume, &mut progress)?;
-    println!(
+    outln!(
         "{}: {} epochs{}, best validation Dice {:.4} at epoch {} ({})",
         args.out.display(),
         state.epochs_done,
