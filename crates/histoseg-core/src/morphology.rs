@@ -158,6 +158,16 @@ impl BitMask {
     pub fn erode(&self, radius: u32) -> Self {
         self.not().dilate(radius).not()
     }
+
+    /// Opening (erosion, then dilation): removes specks smaller than the kernel.
+    pub fn open(&self, radius: u32) -> Self {
+        self.erode(radius).dilate(radius)
+    }
+
+    /// Closing (dilation, then erosion): fills holes and gaps smaller than the kernel.
+    pub fn close(&self, radius: u32) -> Self {
+        self.dilate(radius).erode(radius)
+    }
 }
 
 /// ORs into `dst` the row `src` moved by `d` pixels towards higher x (`up`) or lower x, with
@@ -209,18 +219,12 @@ pub fn erode(mask: &GrayImage, radius: u32) -> GrayImage {
 
 /// Opening (erosion, then dilation): removes specks smaller than the kernel.
 pub fn open(mask: &GrayImage, radius: u32) -> GrayImage {
-    BitMask::from_gray(mask)
-        .erode(radius)
-        .dilate(radius)
-        .to_gray()
+    BitMask::from_gray(mask).open(radius).to_gray()
 }
 
 /// Closing (dilation, then erosion): fills holes and gaps smaller than the kernel.
 pub fn close(mask: &GrayImage, radius: u32) -> GrayImage {
-    BitMask::from_gray(mask)
-        .dilate(radius)
-        .erode(radius)
-        .to_gray()
+    BitMask::from_gray(mask).close(radius).to_gray()
 }
 
 #[cfg(test)]

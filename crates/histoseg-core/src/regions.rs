@@ -126,10 +126,10 @@ pub fn detect_regions(overview: &RgbImage, params: &RegionParams) -> crate::Resu
     let px = channel.as_raw();
     let mut bits = BitMask::from_fn(w as usize, h as usize, |i| px[i] <= threshold);
     if params.open_radius > 0 {
-        bits = bits.erode(params.open_radius).dilate(params.open_radius);
+        bits = bits.open(params.open_radius);
     }
     if params.close_radius > 0 {
-        bits = bits.dilate(params.close_radius).erode(params.close_radius);
+        bits = bits.close(params.close_radius);
     }
     let components = component_boxes(&bits);
     let mask = bits.to_gray();
