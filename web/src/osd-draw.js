@@ -128,7 +128,8 @@ const layers = new WeakMap();
 /** @type {Map<string, number>} CSS colour -> RGBA packed as the platform's Uint32 */
 const packed = new Map();
 
-function pack(color) {
+/** A CSS colour as one pixel of a Uint32Array over ImageData (cached). */
+export function packColor(color) {
   let v = packed.get(color);
   if (v === undefined) {
     const c = new OffscreenCanvas(1, 1).getContext('2d');
@@ -175,7 +176,7 @@ function rasterize(ctx, visible, t, colorOf, pointRadius, lineWidth) {
     }
   };
   for (const a of visible) {
-    const c = pack(colorOf(a.class));
+    const c = packColor(colorOf(a.class));
     const g = a.geometry;
     if (g.type === 'point') {
       const x = Math.round(scale * g.x + dx);

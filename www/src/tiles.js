@@ -5,7 +5,7 @@
 // frames). A grid over the annotations' boxes finds what each tile shows. As in
 // web/src/osd-draw.js, a view showing RASTER_FROM annotations or more stamps them into pixels
 // (no antialiasing, a few milliseconds for 20,000); below that they are drawn as paths.
-import { boundsOf, drawAnnotations, RASTER_FROM } from '../../web/src/osd-draw.js';
+import { boundsOf, drawAnnotations, packColor, RASTER_FROM } from '../../web/src/osd-draw.js';
 
 /** @typedef {import('../../web/src/osd-draw.js').Transform} Transform */
 /** @typedef {import('./model.js').Item} Item */
@@ -51,7 +51,7 @@ class Index {
       if (c === undefined) {
         const css = colorOf(a.class);
         this.colors.set(a.class, css);
-        packs.set(a.class, (c = pack(css)));
+        packs.set(a.class, (c = packColor(css)));
       }
       this.color[i] = c;
     }
@@ -131,22 +131,6 @@ class Index {
     }
     return found.subarray(0, n).sort();
   }
-}
-
-/** @type {Map<string, number>} CSS colour -> RGBA packed as the platform's Uint32 */
-const packed = new Map();
-
-/** A CSS colour as one pixel of a Uint32Array over ImageData. */
-function pack(/** @type {string} */ color) {
-  let v = packed.get(color);
-  if (v === undefined) {
-    const c = /** @type {OffscreenCanvasRenderingContext2D} */ (new OffscreenCanvas(1, 1).getContext('2d'));
-    c.fillStyle = color;
-    c.fillRect(0, 0, 1, 1);
-    v = new Uint32Array(c.getImageData(0, 0, 1, 1).data.buffer)[0];
-    packed.set(color, v);
-  }
-  return v;
 }
 
 /**
