@@ -25,7 +25,7 @@ SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=np.float32)
 def opencv_chain(img):
     blurred = cv2.GaussianBlur(img, (5, 5), 0)
     sharp = cv2.filter2D(blurred, -1, SHARPEN)
-    return cv2.medianBlur(cv2.copyMakeBorder(sharp, 1, 1, 1, 1, cv2.BORDER_REFLECT_101), 3)
+    return cv2.medianBlur(sharp, 3)
 
 
 def opencv_ms(img, repeats):

@@ -1,6 +1,7 @@
-// The Model panel: loads an `.hsm` model (from `histoseg export`) on the chosen backend in its
-// own worker, runs it on the current fragment with progress and cancel, and hands the nuclei
-// to the proposals. A failed or cancelled run changes nothing: proposals are replaced only by a
+// The Model panel: loads an `.hsm` model on the chosen backend in its own worker (the shipped
+// default model, fetched from the page's own origin when proposals are first asked for, or the
+// user's own from `histoseg export`), runs it on the current fragment with progress and cancel,
+// and hands the nuclei to the proposals. A failed or cancelled run changes nothing: proposals are replaced only by a
 // finished run, and annotations only change when the pathologist accepts proposals.
 import { Model } from '../../web/src/index.js';
 
@@ -9,6 +10,10 @@ import { Model } from '../../web/src/index.js';
 /** @typedef {{index: number, fragment: ExtractedFragment}} Current */
 
 const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
+
+/** The shipped model, served beside the page (same origin); see models/README.md. */
+export const DEFAULT_MODEL_URL = new URL('../../models/nuclei-default.hsm', import.meta.url).href;
+const DEFAULT_MODEL_NAME = 'the default nuclei model';
 
 /** What a loaded model says about itself: name, architecture, backend, and any fallback. */
 function describeModel(/** @type {import('../../web/src/index.js').ModelInfo} */ info) {
@@ -29,7 +34,7 @@ export class ModelPanel {
     this.currentClass = currentClass;
     /** @type {Model|null} */
     this.model = null;
-    /** @type {File|null} */
+    /** The user's model file; `null` means the default model. @type {File|null} */
     this.file = null;
     /** The run in progress. @type {AbortController|null} */
     this.controller = null;
@@ -50,7 +55,8 @@ export class ModelPanel {
         this.load();
       }
     });
-    $('model-backend').addEventListener('change', () => { if (this.file) this.load(); });
+    $('model-backend').addEventListener('change', () => { if (this.model || this.file) this.load(); });
+    $('model-default').addEventListener('click', () => { this.file = null; this.load(); });
     $('model-run').addEventListener('click', () => this.run());
     $('model-cancel').addEventListener('click', () => this.cancel());
     $('proposals-accept-all').addEventListener('click', () => this.acceptAll());
@@ -63,38 +69,49 @@ export class ModelPanel {
   /** A message about runs, beside the fragment view (read out). */
   sayRun(text, error = false) { note('run-note', text, error); }
 
-  /** (Re)loads the chosen file on the chosen backend; a newer load wins. */
+  /**
+   * (Re)loads the chosen model (the user's file, else the default) on the chosen backend; a
+   * newer load wins. Resolves to whether a model is loaded.
+   */
   async load() {
-    const file = /** @type {File} */ (this.file);
+    const file = this.file;
+    const name = file ? file.name : DEFAULT_MODEL_NAME;
     const backend = $('model-backend').value;
-    if (this.controller) return; // the controls are disabled while a run goes on
+    if (this.controller) return false; // the controls are disabled while a run goes on
     const seq = ++this.seq;
     this.model?.dispose();
     this.model = null;
     this.loading = true;
     $('model-info').textContent = '';
-    this.say(`Loading ${file.name} (${backend})…`);
+    this.say(`Loading ${name} (${backend})…`);
     this.update();
     try {
-      const model = await Model.load(file, { backend, name: file.name });
-      if (seq !== this.seq) { model.dispose(); return; }
+      const model = await Model.load(file ?? DEFAULT_MODEL_URL, { backend, name: file ? file.name : 'nuclei-default.hsm' });
+      if (seq !== this.seq) { model.dispose(); return false; }
       this.model = model;
       $('model-info').textContent = describeModel(model.info);
-      this.say(`Ready: ${file.name} is loaded.`);
-      this.sayRun(`“Propose nuclei” runs ${file.name} on the open fragment (${model.info.backend}).`);
+      this.say(`Ready: ${name} is loaded.`);
+      this.sayRun(`“Propose nuclei” runs ${name} on the open fragment (${model.info.backend}).`);
+      return true;
     } catch (e) {
-      if (seq !== this.seq) return;
+      if (seq !== this.seq) return false;
       const hint = backend === 'webgpu' ? ' Choose “auto” or “CPU” to run it on the CPU.' : '';
-      this.say(`Could not load ${file.name}: ${messageOf(e)}${hint}`, true);
-      this.sayRun('No model is loaded: see the Model panel (left).');
+      this.say(`Could not load ${name}: ${messageOf(e)}${hint}`, true);
+      this.sayRun('No model is loaded: see the Model panel (left).', true);
+      return false;
     } finally {
       if (seq === this.seq) this.loading = false;
       this.update();
     }
   }
 
-  /** Runs the model on the current fragment; its nuclei replace the proposals when it ends. */
+  /**
+   * Runs the model on the current fragment (loading the default model first when none is
+   * loaded); its nuclei replace the proposals when it ends.
+   */
   async run() {
+    if (!this.current() || this.controller || this.loading) return;
+    if (!this.model && !(await this.load())) return;
     const cur = this.current();
     const model = this.model;
     if (!cur || !model || this.controller) return;
@@ -160,9 +177,10 @@ export class ModelPanel {
   /** Enables what can be used now. */
   update() {
     const running = Boolean(this.controller);
-    $('model-run').disabled = !this.model || running || !this.current();
+    $('model-run').disabled = running || this.loading || !this.current();
     $('model-cancel').disabled = !running || Boolean(this.controller?.signal.aborted);
     $('model-file').disabled = running;
+    $('model-default').disabled = running || this.loading || (!this.file && Boolean(this.model));
     $('model-backend').disabled = running || this.loading;
     $('model-progress-row').hidden = !running;
   }

@@ -334,13 +334,15 @@ test('model panel: a bad file and WebGPU without an adapter say so and keep the 
   await ai.keyboard.press('v');
   const mine = await aiAnnotations();
   assert.equal(mine.length, 1);
-  assert.equal(await ai.locator('#model-run').isDisabled(), true, 'no model yet');
+  // No model loaded yet: "Propose nuclei" is ready all the same, with the default model.
+  assert.equal(await ai.locator('#model-run').isDisabled(), false, 'the default model needs no loading by hand');
+  assert.match(await ai.locator('#run-note').textContent(), /runs the default model/);
 
   await ai.setInputFiles('#model-file', { name: 'bad.hsm', mimeType: 'application/octet-stream', buffer: Buffer.from('not a model at all') });
   const bad = await textMatching('#model-note', /Could not load bad\.hsm/);
   assert.match(bad, /HSM1/, 'says what a model file should be');
   assert.ok(await ai.locator('#model-note.error').isVisible());
-  assert.equal(await ai.locator('#model-run').isDisabled(), true);
+  assert.equal(await ai.locator('#model-info').textContent(), '', 'no model is loaded');
   await shot('07-model-bad-file', ai);
 
   // This browser runs with --disable-gpu: navigator.gpu gives no adapter.
@@ -348,7 +350,7 @@ test('model panel: a bad file and WebGPU without an adapter say so and keep the 
   await ai.setInputFiles('#model-file', model);
   const refused = await textMatching('#model-note', /Could not load model\.hsm/);
   assert.match(refused, /WebGPU is not available.*Choose “auto” or “CPU”/);
-  assert.equal(await ai.locator('#model-run').isDisabled(), true);
+  assert.equal(await ai.locator('#model-info').textContent(), '', 'no model is loaded');
   await shot('08-model-webgpu-unavailable', ai);
 
   await chooseBackend('auto');
@@ -501,11 +503,11 @@ test('with WebGPU (SwiftShader), auto runs the model there and says so', async (
     await ai.click(`#gallery li:nth-child(${index + 1}) button`);
     await ai.waitForSelector('#pane-annotate:not([hidden])');
     const small = await ai.evaluate(() => window.histosegApp.view.fragment);
-    await ai.setInputFiles('#model-file', smallModel());
-    const info = await textMatching('#model-info', /Backend: /);
-    assert.match(info, /Backend: wgpu: .+\.$/);
-    assert.doesNotMatch(info, /WebGPU was not used/);
+    // No model chosen: the first run loads the shipped default model, here on WebGPU.
     await ai.click('#model-run');
+    const info = await textMatching('#model-info', /Backend: /);
+    assert.match(info, /^nuclei-default\.hsm: unet, .*Backend: wgpu: .+\.$/);
+    assert.doesNotMatch(info, /WebGPU was not used/);
     const done = await textMatching('#run-note', /nuclei proposed|failed/, 300_000);
     console.log(`# WebGPU: ${done}`);
     assert.match(done, /^\d+ nuclei proposed on fragment \d+ in [\d.]+ s \(wgpu: .+\)\.$/);
@@ -518,6 +520,36 @@ test('with WebGPU (SwiftShader), auto runs the model there and says so', async (
   } finally {
     await gpu.close();
   }
+});
+
+test('the default model: "Propose nuclei" with no model loaded fetches it from the page\'s origin and runs it on the CPU', async () => {
+  ai = await openApp(await browser.newContext({ viewport: { width: 1280, height: 800 } }));
+  const fetched = [];
+  ai.on('request', (r) => { if (r.url().endsWith('.hsm')) fetched.push(r.url()); });
+  await openSlide(ai);
+  const index = await ai.evaluate(() => {
+    const areas = window.histosegApp.state.fragments.map((f) => f.width * f.height);
+    return areas.indexOf(Math.max(...areas));
+  });
+  await ai.click(`#gallery li:nth-child(${index + 1}) button`);
+  await ai.waitForSelector('#pane-annotate:not([hidden])');
+  const frag = await ai.evaluate(() => window.histosegApp.view.fragment);
+  assert.deepEqual(fetched, [], 'nothing is fetched before proposals are asked for');
+  await chooseBackend('cpu');
+  await ai.click('#model-run');
+  const done = await textMatching('#run-note', /nuclei proposed|failed|Could not/, 300_000);
+  console.log(`# default model: ${done}`);
+  assert.match(done, /^\d+ nuclei proposed on fragment \d+ in [\d.]+ s \(cpu: .+\)\.$/);
+  assert.deepEqual(fetched, [`${server.url}/models/nuclei-default.hsm`]);
+  assert.match(await ai.locator('#model-info').textContent(), /^nuclei-default\.hsm: unet, /);
+  const { counts, open } = await proposalState();
+  // The shipped model finds the many nuclei of CMU-1's largest fragment, not a handful.
+  assert.ok(counts.proposed >= 50, `${counts.proposed} proposals`);
+  for (const p of open) {
+    assert.ok(p.x >= frag.x && p.x <= frag.x + frag.w && p.y >= frag.y && p.y <= frag.y + frag.h);
+  }
+  await shot('19-default-model', ai);
+  await ai.context().close();
 });
 
 test('no page errors', () => {

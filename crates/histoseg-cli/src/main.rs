@@ -11,6 +11,7 @@ macro_rules! outln {
 
 mod cmd;
 mod progress;
+mod shipped;
 
 use clap::{Parser, Subcommand};
 

@@ -457,3 +457,75 @@ fn annotations_of_several_slides_go_to_one_file_each() {
         "class,shape,x,y,width,height,vertices\nn,point,5,105,0,0,\n"
     );
 }
+
+#[test]
+fn slide_names_from_a_manifest_never_lead_outside_the_output_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fragments = dir.path().join("deep/er/fragments");
+    fs::create_dir_all(&fragments).expect("mkdir");
+    let outside = dir.path().join("abs-target");
+    let sources = [
+        "../../escaped".to_string(),
+        format!("{}/absolute", outside.display()),
+        "dots/../../../up".to_string(),
+    ];
+    let files: Vec<String> = (0..sources.len()).map(|i| format!("f{i}.jpg")).collect();
+    let slides: Vec<serde_json::Value> = sources
+        .iter()
+        .zip(&files)
+        .map(|(source, file)| {
+            serde_json::json!({"width": 1000, "height": 1000, "fragments": [
+                {"file": file, "source": source, "x": 0, "y": 0, "w": 100, "h": 100, "downsample": 1.0}
+            ]})
+        })
+        .collect();
+    fs::write(
+        fragments.join("manifest.json"),
+        serde_json::json!({ "slides": slides }).to_string(),
+    )
+    .expect("manifest");
+    let points = dir.path().join("p.csv");
+    let rows: Vec<String> = files
+        .iter()
+        .map(|f| format!("n,10,10,{f},100,100"))
+        .collect();
+    fs::write(&points, rows.join("\n")).expect("write");
+    let out = dir.path().join("deep/er/out");
+    check(
+        convert(&fragments, "csv-points", &[points.clone()], "geojson", &out),
+        true,
+        &["onto 3 slide(s)"],
+        &[],
+    );
+    let mut written: Vec<String> = fs::read_dir(&out)
+        .expect("out")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["absolute.geojson", "escaped.geojson", "up.geojson"]
+    );
+    assert!(!dir.path().join("deep/escaped.geojson").exists());
+    assert!(!dir.path().join("escaped.geojson").exists());
+    assert!(!outside.exists());
+
+    // A name that is nothing but dots or a NUL is refused, not written as "..geojson".
+    let manifest = serde_json::json!({ "slides": [
+        {"width": 100, "height": 100, "fragments": [
+            {"file": "f0.jpg", "source": "..", "x": 0, "y": 0, "w": 10, "h": 10, "downsample": 1.0}]},
+        {"width": 100, "height": 100, "fragments": [
+            {"file": "f1.jpg", "source": "\u{0}", "x": 0, "y": 0, "w": 10, "h": 10, "downsample": 1.0}]}
+    ]});
+    fs::write(fragments.join("manifest.json"), manifest.to_string()).expect("manifest");
+    let rows = "n,1,1,f0.jpg,10,10\nn,1,1,f1.jpg,10,10";
+    fs::write(&points, rows).expect("write");
+    let refused = dir.path().join("refused");
+    check(
+        convert(&fragments, "csv-points", &[points], "geojson", &refused),
+        false,
+        &[],
+        &["cannot be a file name"],
+    );
+    assert!(!dir.path().join("..geojson").exists());
+}

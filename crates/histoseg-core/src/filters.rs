@@ -1,10 +1,11 @@
 //! The paper's preprocessing chain: Gaussian blur 5x5, sharpen 3x3, median 3x3, scale to `[0, 1]`.
 //!
 //! Every filter works on 8-bit `image` buffers of any channel count (gray, RGB, RGBA), treats
-//! channels independently and extends the image past its border by **reflect-101**
-//! (`gfedcb|abcdefgh|gfedcba`, OpenCV's `BORDER_REFLECT_101`, its default). The results equal
-//! OpenCV's `GaussianBlur`, `filter2D` and `medianBlur` (the latter on a reflect-101 padded
-//! image, since `medianBlur` itself replicates the border) to within one grey level; see
+//! channels independently and extends the image past its border as the paper's OpenCV calls
+//! do: the Gaussian and the sharpening by **reflect-101** (`gfedcb|abcdefgh|gfedcba`, OpenCV's
+//! `BORDER_REFLECT_101`, the default of `GaussianBlur` and `filter2D`), the median by
+//! **replication** (`aaa|abcdefgh|hhh`, what `medianBlur` does). The results equal OpenCV's
+//! `GaussianBlur`, `filter2D` and `medianBlur` to within one grey level, border included; see
 //! `tests/opencv_parity.py` and the golden files in `crates/histoseg-core/tests/data/`.
 //!
 //! Written by hand rather than with `imageproc::filter`: imageproc clamps at the border
@@ -52,12 +53,23 @@ fn reflect101(index: i64, len: usize) -> usize {
     i as usize
 }
 
-/// Copies row `row` (interleaved, `channels` per pixel) into `out` with `radius` reflect-101
-/// pixels on each side.
-fn pad_row(row: &[u8], channels: usize, radius: usize, out: &mut Vec<u8>) {
+/// Maps an index outside `0..len` to the nearest edge (replication).
+fn replicate(index: i64, len: usize) -> usize {
+    index.clamp(0, len as i64 - 1) as usize
+}
+
+/// Copies row `row` (interleaved, `channels` per pixel) into `out` with `radius` border pixels
+/// on each side, placed by `border` (reflect-101 or replication).
+fn pad_row_with(
+    row: &[u8],
+    channels: usize,
+    radius: usize,
+    border: fn(i64, usize) -> usize,
+    out: &mut Vec<u8>,
+) {
     let width = row.len() / channels;
     let push_pixel = |out: &mut Vec<u8>, x: i64| {
-        let src = reflect101(x, width) * channels;
+        let src = border(x, width) * channels;
         out.extend_from_slice(&row[src..src + channels]);
     };
     out.clear();
@@ -68,6 +80,11 @@ fn pad_row(row: &[u8], channels: usize, radius: usize, out: &mut Vec<u8>) {
     for x in width as i64..(width + radius) as i64 {
         push_pixel(out, x);
     }
+}
+
+/// [`pad_row_with`] reflect-101.
+fn pad_row(row: &[u8], channels: usize, radius: usize, out: &mut Vec<u8>) {
+    pad_row_with(row, channels, radius, reflect101, out);
 }
 
 /// The 1-D Gaussian kernel OpenCV's `getGaussianKernel` gives for `ksize` and `sigma`.
@@ -247,10 +264,8 @@ pub fn sharpen<P: Pixel<Subpixel = u8>>(image: &Image8<P>) -> Image8<P> {
     out
 }
 
-/// Median filter over each pixel's 3x3 neighbourhood, per channel, reflect-101 border.
-///
-/// OpenCV's `medianBlur(src, 3)` replicates the border instead; both agree everywhere but on
-/// the outermost row and column.
+/// Median filter over each pixel's 3x3 neighbourhood, per channel, the border replicated as
+/// OpenCV's `medianBlur(src, 3)` does.
 ///
 /// ```
 /// use image::GrayImage;
@@ -279,8 +294,8 @@ pub fn median3<P: Pixel<Subpixel = u8>>(image: &Image8<P>) -> Image8<P> {
     );
     for (y, dst) in out.chunks_exact_mut(row_len).enumerate() {
         for (dy, buffer) in padded.iter_mut().enumerate() {
-            let src_y = reflect101(y as i64 + dy as i64 - 1, rows.len());
-            pad_row(rows[src_y], channels, 1, buffer);
+            let src_y = replicate(y as i64 + dy as i64 - 1, rows.len());
+            pad_row_with(rows[src_y], channels, 1, replicate, buffer);
         }
         let [a, b, c] = &padded;
         let (a, b, c) = (&a[..padded_len], &b[..padded_len], &c[..padded_len]);
@@ -387,8 +402,8 @@ mod tests {
             for x in 0..w as i64 {
                 let mut v: Vec<u8> = (0..9)
                     .map(|k| {
-                        let sx = reflect101(x + k % 3 - 1, w as usize) as u32;
-                        let sy = reflect101(y + k / 3 - 1, h as usize) as u32;
+                        let sx = replicate(x + k % 3 - 1, w as usize) as u32;
+                        let sy = replicate(y + k / 3 - 1, h as usize) as u32;
                         img.get_pixel(sx, sy).0[0]
                     })
                     .collect();

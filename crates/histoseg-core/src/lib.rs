@@ -7,6 +7,7 @@
 //!   scaling to `[0, 1]`), matching OpenCV with reflect-101 borders.
 //! - [`rect`]: integer rectangles and the merging of overlapping and nearby boxes.
 //! - [`metrics`]: pixel Dice / IoU and point-detection precision / recall / F1.
+//! - [`instances`]: nuclei label maps, touching nuclei split by a watershed, AJI and PQ.
 //! - [`fragment`]: tissue fragments in level-0 slide pixels and their file-name codec.
 //! - [`dataset`]: the paper's data preparation: readers, points to masks, square, tiling
 //!   schemes, drop-empty, split by image, D4 augmentation.
@@ -17,6 +18,8 @@
 //! - [`extract`]: regions mapped to level 0, split into fragments and read from the slide.
 //! - [`annotations`]: one annotation model in level-0 pixels; Makesense.AI exports of fragments
 //!   read back onto the slide; QuPath GeoJSON, COCO and CSV.
+//! - [`safe_name`]: names read from files reduced to safe file names.
+//! - [`stain`]: colour deconvolution (H&E, H-DAB) and H&E colour augmentation.
 #![deny(missing_docs)]
 
 pub mod annotations;
@@ -25,12 +28,15 @@ mod error;
 pub mod extract;
 pub mod filters;
 pub mod fragment;
+pub mod instances;
 pub mod jpeg;
 pub mod metrics;
 pub mod morphology;
 mod par;
 pub mod rect;
 pub mod regions;
+pub mod safe_name;
 pub mod slide;
+pub mod stain;
 
 pub use error::{Error, Result};

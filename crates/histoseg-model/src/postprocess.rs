@@ -1,8 +1,8 @@
 //! From a probability map to what a pathologist uses: a binary mask, nuclei instances
-//! (connected components above a minimum area) and their centre points.
+//! (touching nuclei split by a distance watershed, small ones dropped) and their centre points.
 
+use histoseg_core::instances::{LabelMap, drop_small, label_components, split_touching};
 use image::{GrayImage, Luma};
-use imageproc::region_labelling::{Connectivity, connected_components};
 use serde::{Deserialize, Serialize};
 
 use crate::weight_map::FloatMap;
@@ -33,13 +33,32 @@ pub struct Nucleus {
 
 /// 8-connected components of `mask` with at least `min_area` pixels, in label order.
 pub fn nuclei(mask: &GrayImage, min_area: u32) -> Vec<Nucleus> {
+    nuclei_of(&label_components(mask), min_area)
+}
+
+/// Instances of `mask`: touching nuclei split where each peak of the distance map rises
+/// `split_depth` pixels above the saddle between them (`f32::INFINITY`: no split), instances
+/// under `min_area` pixels dropped, the rest numbered 1..n. Returns the labels and the nuclei in
+/// label order.
+pub fn instances(mask: &GrayImage, split_depth: f32, min_area: u32) -> (LabelMap, Vec<Nucleus>) {
+    let labels = if split_depth.is_finite() {
+        split_touching(mask, split_depth)
+    } else {
+        label_components(mask)
+    };
+    let (labels, _) = drop_small(&labels, min_area.max(1));
+    let nuclei = nuclei_of(&labels, 1);
+    (labels, nuclei)
+}
+
+/// One [`Nucleus`] per label of `labels` with at least `min_area` pixels, in label order.
+pub fn nuclei_of(labels: &LabelMap, min_area: u32) -> Vec<Nucleus> {
     struct Acc {
         sx: f64,
         sy: f64,
         area: u32,
         rect: [u32; 4],
     }
-    let labels = connected_components(mask, Connectivity::Eight, Luma([0u8]));
     let mut acc: Vec<Acc> = Vec::new();
     for (x, y, l) in labels.enumerate_pixels() {
         let l = l[0] as usize;
@@ -102,5 +121,23 @@ mod tests {
         assert_eq!((found[0].x, found[0].y, found[0].area), (4.0, 4.0, 16));
         assert_eq!(found[0].bbox, [2, 2, 4, 4]);
         assert_eq!(nuclei(&mask, 1).len(), 2);
+    }
+
+    #[test]
+    fn touching_nuclei_become_two_instances() {
+        let mut p = FloatMap::new(60, 40);
+        for (x, y, v) in p.enumerate_pixels_mut() {
+            let d = |cx: f32| ((x as f32 - cx).powi(2) + (y as f32 - 20.0).powi(2)).sqrt();
+            if d(18.0) <= 10.0 || d(36.0) <= 10.0 {
+                *v = Luma([0.9]);
+            }
+        }
+        let mask = binary_mask(&p, 0.5);
+        assert_eq!(nuclei(&mask, 1).len(), 1);
+        let (labels, found) = instances(&mask, 2.0, 10);
+        assert_eq!(found.len(), 2);
+        assert!(found[0].area > 250 && found[1].area > 250, "{found:?}");
+        assert_eq!(labels.as_raw().iter().copied().max(), Some(2));
+        assert_eq!(instances(&mask, f32::INFINITY, 10).1.len(), 1);
     }
 }

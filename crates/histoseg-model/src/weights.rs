@@ -33,6 +33,16 @@ pub struct ModelSpec {
     pub threshold: f32,
     /// Smallest nucleus kept, in pixels.
     pub min_area: u32,
+    /// Touching nuclei are split where each peak of the distance-to-background map rises this
+    /// many pixels above the saddle between them ([`crate::postprocess::instances`]). Models
+    /// saved before the split existed read as 2.
+    #[serde(default = "default_split_depth")]
+    pub split_depth: f32,
+}
+
+/// The split depth of models that do not state one.
+pub fn default_split_depth() -> f32 {
+    2.0
 }
 
 /// The JSON header of an `.hsm` file.

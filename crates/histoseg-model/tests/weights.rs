@@ -19,6 +19,7 @@ fn spec(config: ModelConfig) -> ModelSpec {
         tile: 256,
         threshold: 0.5,
         min_area: 8,
+        split_depth: 3.0,
     }
 }
 

@@ -117,6 +117,7 @@ impl WebModel {
                 model,
                 spec,
                 device: compute.device,
+                tta: false,
             }),
             name,
             backend: compute.description,

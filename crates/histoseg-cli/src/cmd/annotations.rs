@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 use histoseg_core::annotations::makesense::{self, Format, yolo};
 use histoseg_core::annotations::{Annotation, FragmentLookup, Imported, coco, csv, geojson};
+use histoseg_core::safe_name::safe_file_name;
 
 /// Arguments of `histoseg annotations`.
 #[derive(Debug, clap::Args)]
@@ -156,7 +157,17 @@ fn convert(args: ConvertArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot create {}", args.output.display()))?;
             let mut paths = Vec::new();
             for (slide, annotations) in &imported.slides {
-                let path = args.output.join(format!("{slide}.{}", args.to.extension()));
+                // The slide's name comes from manifest.json: never let it reach outside -o.
+                let name = safe_file_name(slide).with_context(|| {
+                    format!("the slide name {slide:?} in the manifest cannot be a file name")
+                })?;
+                let path = args.output.join(format!("{name}.{}", args.to.extension()));
+                if paths.contains(&path) {
+                    bail!(
+                        "two slides of the manifest would both be written to {}",
+                        path.display()
+                    );
+                }
                 write_slide(&args, &lookup, Some(slide), annotations, &path)?;
                 paths.push(path);
             }

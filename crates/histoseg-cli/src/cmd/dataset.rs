@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 use histoseg_core::dataset::all_cells::AllCells;
+use histoseg_core::dataset::from_slide::{AreaOptions, annotated_areas};
 use histoseg_core::dataset::layout::{self, Layout, ReadOptions};
 use histoseg_core::dataset::manifest::{MANIFEST_VERSION, Manifest, SampleRecord};
 use histoseg_core::dataset::points::DEFAULT_RADIUS_PX;
@@ -20,6 +21,7 @@ use histoseg_core::dataset::split::{Split, patch_split_leak, split_groups};
 use histoseg_core::dataset::square::SquareMode;
 use histoseg_core::dataset::tiling::Scheme;
 use histoseg_core::dataset::{PrepareOptions, SampleCount, count_samples, cut, prepare};
+use histoseg_core::safe_name::safe_file_name;
 use serde::Serialize;
 
 /// Arguments of `histoseg dataset`.
@@ -51,6 +53,9 @@ enum LayoutArg {
     Monuseg,
     /// images/ + masks/ with matching names.
     Folder,
+    /// A slide (DIR) and the annotations made on it (a GeoJSON file in level-0 pixels, the
+    /// second argument): each cluster of annotations becomes one source image.
+    Geojson,
 }
 
 impl From<LayoutArg> for Layout {
@@ -59,7 +64,8 @@ impl From<LayoutArg> for Layout {
             LayoutArg::Brecahad => Layout::Brecahad,
             LayoutArg::Tnbc => Layout::Tnbc,
             LayoutArg::Monuseg => Layout::Monuseg,
-            LayoutArg::Folder => Layout::Folder,
+            // A slide's annotated areas are written out as a folder first (`materialise`).
+            LayoutArg::Folder | LayoutArg::Geojson => Layout::Folder,
         }
     }
 }
@@ -81,8 +87,11 @@ fn parse_fraction(s: &str) -> Result<f64, String> {
 /// made.
 #[derive(Debug, clap::Args)]
 struct SourceArgs {
-    /// The dataset folder.
+    /// The dataset folder (with --layout geojson: the slide).
     dir: PathBuf,
+    /// With --layout geojson: the slide's annotations (QuPath GeoJSON, level-0 pixels).
+    #[arg(required_if_eq("layout", "geojson"))]
+    annotations: Option<PathBuf>,
     /// How the folder is organised.
     #[arg(long, value_enum)]
     layout: LayoutArg,
@@ -250,10 +259,69 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn build(args: BuildArgs) -> anyhow::Result<()> {
+/// Writes the annotated areas of the slide `args.source.dir` with their masks under
+/// `OUT/sources/` (`images/`, `masks/`, named after the slide and each area's level-0
+/// rectangle) and returns that folder.
+fn materialise(args: &BuildArgs) -> anyhow::Result<PathBuf> {
     let src = &args.source;
-    let opts = src.read_options()?;
-    let scan = src.scan()?;
+    let file = src
+        .annotations
+        .as_ref()
+        .context("--layout geojson needs the annotations file after the slide")?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let annotations =
+        histoseg_core::annotations::geojson::read(&file.display().to_string(), &text)?;
+    let mut slide = histoseg_core::slide::Slide::open_path(&src.dir)?;
+    let options = AreaOptions {
+        radius_px: src.radius,
+        ..AreaOptions::default()
+    };
+    let (areas, skipped) = annotated_areas(&mut slide, &annotations, &options)?;
+    if skipped > 0 {
+        eprintln!(
+            "warning: {skipped} annotation(s) of {} lie outside the slide or have no finite \
+             coordinates; skipped",
+            file.display()
+        );
+    }
+    if areas.is_empty() {
+        bail!(
+            "{}: no annotation on the slide {}",
+            file.display(),
+            src.dir.display()
+        );
+    }
+    let slide_stem = src
+        .dir
+        .file_stem()
+        .and_then(|s| safe_file_name(&s.to_string_lossy()))
+        .unwrap_or_else(|| "slide".into());
+    let sources = args.out.join("sources");
+    for sub in ["images", "masks"] {
+        let d = sources.join(sub);
+        std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    for a in &areas {
+        let r = a.rect;
+        let name = format!("{slide_stem}__x{}_y{}_w{}_h{}.png", r.x, r.y, r.w, r.h);
+        for (sub, result) in [
+            ("images", a.image.save(sources.join("images").join(&name))),
+            ("masks", a.mask.save(sources.join("masks").join(&name))),
+        ] {
+            result.with_context(|| format!("cannot write {}/{sub}/{name}", sources.display()))?;
+        }
+    }
+    eprintln!(
+        "{} annotated area(s) from {} annotation(s) of {}",
+        areas.len(),
+        annotations.len() - skipped,
+        file.display()
+    );
+    Ok(sources)
+}
+
+fn build(mut args: BuildArgs) -> anyhow::Result<()> {
     let manifest_path = args.out.join("dataset.json");
     if manifest_path.exists() && !args.force {
         bail!(
@@ -261,6 +329,13 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
             manifest_path.display()
         );
     }
+    if args.source.layout == LayoutArg::Geojson {
+        args.source.dir = materialise(&args)?;
+        args.source.layout = LayoutArg::Folder;
+    }
+    let src = &args.source;
+    let opts = src.read_options()?;
+    let scan = src.scan()?;
     for sub in ["images", "masks"] {
         let d = args.out.join(sub);
         std::fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
@@ -456,12 +531,10 @@ fn stats(args: StatsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The paper's Table 2 sample counts, one per variant of [`VARIANTS`].
-///
-/// Not filled in: the paper's table could not be consulted while this was written, and numbers
-/// are never made up, so the column prints `n/a`. Put the published counts here (in the order
-/// of [`VARIANTS`]) to compare.
-const PAPER_TABLE_2: [Option<usize>; 9] = [None; 9];
+/// The paper's sample counts, one per variant of [`VARIANTS`]: Table 2 (U-Net) and Table 3
+/// (U-Net-ResNet50), as published.
+const PAPER_TABLE_2: [usize; 9] = [162, 648, 635, 247, 286, 1349, 1258, 6196, 4655];
+const PAPER_TABLE_3: [usize; 9] = [162, 453, 435, 247, 228, 1190, 1190, 5103, 4655];
 
 /// The paper's nine variants: the whole image, then each of four schemes with all samples and
 /// with empty ones dropped ("zero").
@@ -488,7 +561,10 @@ struct VariantRow {
     test: usize,
     /// Over every image of all_cells.csv; `None` without one.
     all_cells: Option<usize>,
-    paper: Option<usize>,
+    /// The paper's Table 2 (U-Net).
+    paper_unet: usize,
+    /// The paper's Table 3 (U-Net-ResNet50).
+    paper_resnet50: usize,
 }
 
 /// Where the all-images column comes from, as `--json` prints it.
@@ -513,10 +589,67 @@ struct TableJson {
     seed: u64,
     all_cells: Option<AllCellsSource>,
     variants: Vec<VariantRow>,
-    paper_note: &'static str,
+    notes: Vec<String>,
 }
 
-const PAPER_NOTE: &str = "the paper's Table 2 counts are not recorded in this tool";
+/// Where the paper's tables disagree with the counts of every image by our rules, and with
+/// themselves. `all` holds the all-images column when all_cells.csv was read.
+fn paper_notes(variants: &[VariantRow]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if variants.iter().any(|v| v.all_cells.is_some()) {
+        let differ: Vec<String> = variants
+            .iter()
+            .filter_map(|v| {
+                let all = v.all_cells?;
+                (all != v.paper_unet || all != v.paper_resnet50).then(|| {
+                    format!(
+                        "{} (all images {all}, paper {} / {})",
+                        v.variant, v.paper_unet, v.paper_resnet50
+                    )
+                })
+            })
+            .collect();
+        if !differ.is_empty() {
+            notes.push(format!(
+                "the paper's counts differ from every image's count by the same rules for: {}; \
+                 its patch counts are far below 162 images x patches per image, so the paper \
+                 cut or selected patches in a way it does not describe",
+                differ.join(", ")
+            ));
+        }
+    }
+    for (name, table) in [("Table 2", &PAPER_TABLE_2), ("Table 3", &PAPER_TABLE_3)] {
+        for pair in VARIANTS
+            .iter()
+            .zip(table.iter())
+            .collect::<Vec<_>>()
+            .windows(2)
+        {
+            let ((&(scheme, false), &all), (&(same, true), &zero)) = (pair[0], pair[1]) else {
+                continue;
+            };
+            if scheme == same && zero > all {
+                notes.push(format!(
+                    "the paper's {name} lists more samples with empty ones dropped ({zero}) than \
+                     with all ({all}) for {}",
+                    Scheme::PAPER[scheme]
+                ));
+            }
+        }
+    }
+    let disagree: Vec<&str> = variants
+        .iter()
+        .filter(|v| v.paper_unet != v.paper_resnet50)
+        .map(|v| v.variant.as_str())
+        .collect();
+    if !disagree.is_empty() {
+        notes.push(format!(
+            "the paper's Tables 2 and 3 give different counts for the same data in: {}",
+            disagree.join(", ")
+        ));
+    }
+    notes
+}
 
 /// The all_cells.csv to read: `--all-cells`, else `DIR/all_cells.csv` when it exists (brecahad
 /// layout only).
@@ -556,6 +689,9 @@ fn add_counts(counts: &mut [[usize; 4]; 5], per_scheme: &[SampleCount], test: bo
 
 fn table(args: TableArgs) -> anyhow::Result<()> {
     let src = &args.source;
+    if src.layout == LayoutArg::Geojson {
+        bail!("dataset table reads dataset folders, not --layout geojson");
+    }
     let opts = src.read_options()?;
     // The CSV is read (and its errors reported) before the slower counting of the folder.
     let all_cells = match all_cells_file(&args)? {
@@ -600,8 +736,8 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
 
     let variants: Vec<VariantRow> = VARIANTS
         .iter()
-        .zip(PAPER_TABLE_2)
-        .map(|(&(scheme_i, zero), paper)| {
+        .zip(PAPER_TABLE_2.iter().zip(PAPER_TABLE_3))
+        .map(|(&(scheme_i, zero), (&paper_unet, paper_resnet50))| {
             let pick = |c: [usize; 4]| if zero { (c[2], c[3]) } else { (c[0], c[1]) };
             let (train, test) = pick(counts[scheme_i]);
             let scheme = Scheme::PAPER[scheme_i];
@@ -613,10 +749,12 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
                 train,
                 test,
                 all_cells: all_cells.as_ref().map(|_| pick(all_counts[scheme_i]).0),
-                paper,
+                paper_unet,
+                paper_resnet50,
             }
         })
         .collect();
+    let notes = paper_notes(&variants);
 
     if args.json {
         let out = TableJson {
@@ -635,7 +773,7 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
                 cells: cells.cells(),
             }),
             variants,
-            paper_note: PAPER_NOTE,
+            notes,
         };
         outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -683,27 +821,30 @@ fn table(args: TableArgs) -> anyhow::Result<()> {
         }
     };
     outln!(
-        "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
+        "{:<15} {:>8} {:>8} {:>8}{} {:>10} {:>10}",
         "variant",
         "samples",
         "train",
         "test",
         all_col(all_header.clone().unwrap_or_default()),
-        "paper"
+        "paper-unet",
+        "paper-r50"
     );
     for row in &variants {
         outln!(
-            "{:<15} {:>8} {:>8} {:>8}{} {:>8}",
+            "{:<15} {:>8} {:>8} {:>8}{} {:>10} {:>10}",
             row.variant,
             row.samples,
             row.train,
             row.test,
             all_col(row.all_cells.map(|n| n.to_string()).unwrap_or_default()),
-            row.paper
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "n/a".into())
+            row.paper_unet,
+            row.paper_resnet50
         );
     }
-    outln!("paper: n/a = {PAPER_NOTE}");
+    outln!("paper-unet: the paper's Table 2 (U-Net); paper-r50: its Table 3 (U-Net-ResNet50)");
+    for note in &notes {
+        outln!("note: {note}");
+    }
     Ok(())
 }

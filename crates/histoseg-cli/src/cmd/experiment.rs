@@ -124,14 +124,17 @@ fn score(
     split: Split,
     device: &histoseg_model::device::ComputeDevice,
 ) -> anyhow::Result<(f64, f64, usize)> {
-    let mut predictor = load_predictor(run, device)?;
+    let mut predictor = load_predictor(Some(run), device)?;
     predictor.spec.preprocess = false;
     let samples = load_split(data, split)?;
     let n = samples.len();
     if n == 0 {
         return Ok((f64::NAN, f64::NAN, 0));
     }
-    let items = samples.into_iter().map(|s| Ok((s.name, s.image, s.mask)));
+    let items = samples.into_iter().map(|s| {
+        let truth = s.truth();
+        Ok((s.name, s.image, truth))
+    });
     let report = evaluate(&predictor, items, 12.0, None, &mut |_| {})?;
     Ok((report.pixels.dataset_dice, report.pixels.dataset_iou, n))
 }
@@ -187,7 +190,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             eprintln!("{model} on {variant}: training");
             let options = TrainOptions {
-                data: data.clone(),
+                data: vec![data.clone()],
+                init: None,
+                stain_jitter: 0.0,
                 model: model_config(model, args.slim)?,
                 epochs: args.epochs,
                 batch: args.batch,

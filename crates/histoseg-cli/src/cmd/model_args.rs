@@ -37,14 +37,29 @@ pub fn model_file(path: &Path) -> PathBuf {
     }
 }
 
-/// Loads a model file or a run's best checkpoint onto `device`.
-pub fn load_predictor(path: &Path, device: &ComputeDevice) -> anyhow::Result<Predictor> {
-    let file = model_file(path);
-    let (model, spec) = load_hsm(&file, &device.device)
-        .with_context(|| format!("cannot load the model {}", file.display()))?;
+/// Whether `path` names the shipped model: `default`, where no such file or folder exists.
+pub fn is_shipped(path: &Path) -> bool {
+    path == Path::new(crate::shipped::NAME) && !path.exists()
+}
+
+/// Loads a model file or a run's best checkpoint onto `device`; `None` (or `default`) loads
+/// the shipped model.
+pub fn load_predictor(path: Option<&Path>, device: &ComputeDevice) -> anyhow::Result<Predictor> {
+    let (model, spec) = match path {
+        Some(path) if !is_shipped(path) => {
+            let file = model_file(path);
+            load_hsm(&file, &device.device)
+                .with_context(|| format!("cannot load the model {}", file.display()))?
+        }
+        _ => {
+            eprintln!("model: {}", crate::shipped::LABEL);
+            crate::shipped::load(device)?
+        }
+    };
     Ok(Predictor {
         model,
         spec,
         device: device.device.clone(),
+        tta: false,
     })
 }

@@ -1,21 +1,24 @@
-//! `histoseg predict`: nuclei on images or slide fragments: mask, instance labels and centre
-//! points as GeoJSON (in level-0 slide coordinates when the file name carries a fragment's).
+//! `histoseg predict`: nuclei on images or slide fragments: mask, instance labels (16-bit PNG
+//! and a coloured picture) and centre points as GeoJSON (in level-0 slide coordinates when the
+//! file name carries a fragment's).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use anyhow::bail;
 use histoseg_core::annotations::{Annotation, Geometry, geojson};
 use histoseg_core::fragment::Fragment;
-use image::{Luma, Rgb, RgbImage};
+use histoseg_core::instances::LabelMap;
+use image::{ImageBuffer, Luma, Rgb, RgbImage};
 
 use super::model_args::{DeviceArgs, load_predictor};
 
 /// Arguments of `histoseg predict`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A model file (.hsm) or a run folder.
+    /// A model file (.hsm) or a run folder; default: the shipped model.
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Images or fragments (names made by `histoseg extract` map points to the slide).
     #[arg(required = true)]
     images: Vec<PathBuf>,
@@ -33,6 +36,9 @@ pub struct Args {
     /// Also write the probability map as `<stem>.probabilities.npy` (float32, height x width).
     #[arg(long)]
     probabilities: bool,
+    /// Test-time augmentation: average the model over the eight D4 symmetries.
+    #[arg(long)]
+    tta: bool,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -58,37 +64,41 @@ fn npy(map: &histoseg_model::weight_map::FloatMap) -> Vec<u8> {
     out
 }
 
-/// Colours each instance from its index, for a look.
-fn instance_image(
-    width: u32,
-    height: u32,
-    nuclei: &[histoseg_model::postprocess::Nucleus],
-    mask: &image::GrayImage,
-) -> RgbImage {
-    let mut out = RgbImage::new(width, height);
-    for (i, n) in nuclei.iter().enumerate() {
-        let h = (i as u32).wrapping_mul(2_654_435_761);
-        let colour = Rgb([
+/// Colours each instance from its label, for a look.
+fn instance_image(labels: &LabelMap) -> RgbImage {
+    RgbImage::from_fn(labels.width(), labels.height(), |x, y| {
+        let l = labels.get_pixel(x, y)[0];
+        if l == 0 {
+            return Rgb([0, 0, 0]);
+        }
+        let h = l.wrapping_mul(2_654_435_761);
+        Rgb([
             64 + (h >> 24) as u8 % 192,
             64 + (h >> 16) as u8 % 192,
             64 + (h >> 8) as u8 % 192,
-        ]);
-        let [x0, y0, w, h] = n.bbox;
-        for y in y0..y0 + h {
-            for x in x0..x0 + w {
-                if mask.get_pixel(x, y) == &Luma([255]) {
-                    out.put_pixel(x, y, colour);
-                }
-            }
-        }
+        ])
+    })
+}
+
+/// The labels as a 16-bit grey image, refused beyond 65,535 nuclei.
+fn labels_png(labels: &LabelMap, count: usize) -> anyhow::Result<ImageBuffer<Luma<u16>, Vec<u16>>> {
+    if count > usize::from(u16::MAX) {
+        bail!(
+            "{count} nuclei do not fit a 16-bit label image (at most 65,535): predict on smaller fragments"
+        );
     }
-    out
+    Ok(ImageBuffer::from_fn(
+        labels.width(),
+        labels.height(),
+        |x, y| Luma([labels.get_pixel(x, y)[0] as u16]),
+    ))
 }
 
 /// Runs `histoseg predict`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = args.device.open()?;
-    let mut predictor = load_predictor(&args.model, &device)?;
+    let mut predictor = load_predictor(args.model.as_deref(), &device)?;
+    predictor.tta = args.tta;
     if let Some(t) = args.threshold {
         predictor.spec.threshold = t;
     }
@@ -121,9 +131,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             std::fs::write(&p, npy(&prediction.probabilities))
                 .with_context(|| format!("cannot write {}", p.display()))?;
         }
-        let (w, h) = image.dimensions();
+        let labels = labels_png(&prediction.labels, prediction.nuclei.len())?;
+        write("labels.png", &|p| labels.save(p))?;
         write("instances.png", &|p| {
-            instance_image(w, h, &prediction.nuclei, &prediction.mask).save(p)
+            instance_image(&prediction.labels).save(p)
         })?;
         let fragment = path
             .file_name()

@@ -8,6 +8,7 @@ use histoseg_model::ModelConfig;
 use histoseg_model::loss::LossKind;
 use histoseg_model::train::{EpochRecord, Observer, OptimizerKind, TrainOptions, train};
 use histoseg_model::unet_resnet::UNetResNetConfig;
+use histoseg_model::weights::read_hsm_header;
 use indicatif::ProgressBar;
 
 use super::model_args::DeviceArgs;
@@ -15,12 +16,21 @@ use super::model_args::DeviceArgs;
 /// Arguments of `histoseg train`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Dataset folder made by `histoseg dataset build` (not needed with --resume).
+    /// Dataset folder made by `histoseg dataset build`; repeat it to train on several together
+    /// (not needed with --resume).
     #[arg(long, required_unless_present = "resume")]
-    data: Option<PathBuf>,
+    data: Vec<PathBuf>,
     /// Architecture: unet or unet-resnet50.
-    #[arg(long, default_value = "unet")]
+    #[arg(long, default_value = "unet", conflicts_with = "init")]
     model: String,
+    /// Start from this model's weights (fine-tuning; `default` for the shipped model); the
+    /// architecture is the model's.
+    #[arg(long, conflicts_with_all = ["slim", "encoder_weights"])]
+    init: Option<PathBuf>,
+    /// H&E colour augmentation after the D4 symmetries: random stain, brightness and contrast
+    /// changes (0: off; 1: Tellez et al.'s light ranges).
+    #[arg(long, default_value_t = 0.0)]
+    stain_jitter: f64,
     #[command(flatten)]
     device: DeviceArgs,
     /// Maximum number of epochs (default 50; with --resume, a new total).
@@ -161,10 +171,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         options
     } else {
-        let data = args.data.clone().context("--data is required")?;
+        if args.data.is_empty() {
+            bail!("--data is required");
+        }
+        if !(args.stain_jitter.is_finite() && args.stain_jitter >= 0.0) {
+            bail!("--stain-jitter must be a number at least 0");
+        }
+        let (model, init) = match &args.init {
+            Some(path) if super::model_args::is_shipped(path) => {
+                // Kept with the run, so it says exactly what it started from.
+                if args.out.join("state.json").exists() {
+                    bail!(
+                        "{} already holds a run: resume it with --resume or choose another folder",
+                        args.out.display()
+                    );
+                }
+                let file = args.out.join("init.hsm");
+                std::fs::create_dir_all(&args.out)
+                    .and_then(|()| std::fs::write(&file, crate::shipped::BYTES))
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                (crate::shipped::spec()?.config, Some(file))
+            }
+            Some(path) => {
+                let file = super::model_args::model_file(path);
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read the model {}", file.display()))?;
+                let (header, _) = read_hsm_header(&bytes, &file.display().to_string())?;
+                (header.spec.config, Some(file))
+            }
+            None => (model_config(&args.model, args.slim)?, None),
+        };
         TrainOptions {
-            data,
-            model: model_config(&args.model, args.slim)?,
+            data: args.data.clone(),
+            init,
+            stain_jitter: args.stain_jitter,
+            model,
             epochs: args.epochs.unwrap_or(50),
             batch: args.batch,
             lr: args.lr.unwrap_or(match args.optimizer {

@@ -21,6 +21,7 @@
 
 pub mod all_cells;
 pub mod augment;
+pub mod from_slide;
 pub mod layout;
 pub mod manifest;
 pub mod points;

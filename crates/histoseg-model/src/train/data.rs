@@ -1,5 +1,5 @@
 //! Training data: the samples of a dataset built by `histoseg dataset build`, held in memory as
-//! 8-bit images, and a loader thread that shuffles, augments (D4) and batches them while the
+//! 8-bit images, and a loader thread that shuffles, augments (D4, H&E colour) and batches them while the
 //! model trains on the previous batch.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use histoseg_core::dataset::augment::Augmentation;
 use histoseg_core::dataset::manifest::Manifest;
 use histoseg_core::dataset::rng::SplitMix64;
 use histoseg_core::dataset::split::Split;
+use histoseg_core::stain::{StainJitter, StainMatrix};
 use image::{GrayImage, RgbImage};
 
 use crate::error::{ModelError, Result};
@@ -27,6 +28,13 @@ pub struct Sample {
     pub image: RgbImage,
     /// Mask, non-zero = nucleus.
     pub mask: GrayImage,
+}
+
+impl Sample {
+    /// The true instances: the mask's 8-connected components.
+    pub fn truth(&self) -> histoseg_core::instances::LabelMap {
+        histoseg_core::instances::label_components(&self.mask)
+    }
 }
 
 /// Reads `dataset.json` of a built dataset.
@@ -123,6 +131,8 @@ pub struct BatchOptions {
     pub batch: usize,
     /// Shuffle and apply random D4 symmetries (training); otherwise in order, as they are.
     pub augment: bool,
+    /// With `augment`, strength of the random H&E colour change (0: none).
+    pub stain_jitter: f64,
     /// Add the U-Net weight map `(w0, sigma)`.
     pub weight_map: Option<(f32, f32)>,
     /// Seed of the shuffling and augmentation for this pass.
@@ -157,7 +167,12 @@ pub fn make_batch(
         }
         let (image, mask) = if options.augment {
             let (_, i, m) = Augmentation::random_pair(rng, &s.image, &s.mask);
-            (i, m)
+            if options.stain_jitter > 0.0 {
+                let jitter = StainJitter::random(rng, options.stain_jitter);
+                (jitter.apply(&StainMatrix::hematoxylin_eosin(), &i), m)
+            } else {
+                (i, m)
+            }
         } else {
             (s.image.clone(), s.mask.clone())
         };

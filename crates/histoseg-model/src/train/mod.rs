@@ -49,8 +49,16 @@ impl std::str::FromStr for OptimizerKind {
 /// Everything a run is started with; saved as `options.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainOptions {
-    /// The dataset folder (made by `histoseg dataset build`).
-    pub data: PathBuf,
+    /// The dataset folders (made by `histoseg dataset build`), trained on together. Older runs
+    /// saved one folder; it reads as a list of one.
+    #[serde(deserialize_with = "one_or_many")]
+    pub data: Vec<PathBuf>,
+    /// A model file whose weights start the run (fine-tuning); its architecture is the run's.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+    /// Strength of the H&E colour augmentation (0: off, 1: Tellez et al.'s light ranges).
+    #[serde(default)]
+    pub stain_jitter: f64,
     /// Architecture.
     pub model: ModelConfig,
     /// Maximum epochs.
@@ -75,6 +83,21 @@ pub struct TrainOptions {
     pub plateau_patience: usize,
     /// Epochs without validation-Dice improvement before training stops.
     pub early_stop_patience: usize,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// Where a run stands; saved as `state.json` after every epoch.
@@ -220,20 +243,36 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     serde_json::from_str(&text).map_err(|e| ModelError::Input(format!("{}: {e}", path.display())))
 }
 
-/// The spec saved with checkpoints: how to run the model on new images.
+/// The spec saved with checkpoints: how to run the model on new images. The datasets must
+/// agree on preprocessing; the tile is the largest patch side among them.
 pub fn spec_for(options: &TrainOptions) -> Result<ModelSpec> {
-    let manifest = data::read_manifest(&options.data)?;
-    let tile = manifest
-        .samples
+    let first = options
+        .data
         .first()
-        .map(|s| s.rect.w.max(s.rect.h))
-        .unwrap_or(256);
+        .ok_or_else(|| ModelError::Config("no dataset given".into()))?;
+    let prep = data::read_manifest(first)?.prep;
+    let mut tile = 32;
+    for dir in &options.data {
+        let manifest = data::read_manifest(dir)?;
+        if manifest.prep != prep {
+            return Err(ModelError::Input(format!(
+                "{} was built {} the paper's preprocessing but {} {}: build both the same way",
+                dir.display(),
+                if manifest.prep { "with" } else { "without" },
+                first.display(),
+                if prep { "with it" } else { "without it" },
+            )));
+        }
+        let side = manifest.samples.first().map(|s| s.rect.w.max(s.rect.h));
+        tile = tile.max(side.unwrap_or(256));
+    }
     Ok(ModelSpec {
         config: options.model.clone(),
-        preprocess: manifest.prep,
-        tile: tile.max(32),
+        preprocess: prep,
+        tile,
         threshold: 0.5,
         min_area: 10,
+        split_depth: crate::weights::default_split_depth(),
     })
 }
 
@@ -269,7 +308,20 @@ pub fn train(
             )));
         }
         autodiff.seed(options.seed);
-        let mut model = options.model.init(&autodiff)?;
+        let mut model = match &options.init {
+            Some(path) => {
+                let (model, spec) = load_hsm(path, &device.device)?;
+                if spec.config != options.model {
+                    return Err(ModelError::Config(format!(
+                        "{} is a {} of another shape than the run asks for",
+                        path.display(),
+                        spec.config.name()
+                    )));
+                }
+                model.train().fork(&autodiff)
+            }
+            None => options.model.init(&autodiff)?,
+        };
         if let Some(path) = &options.encoder_weights {
             match &mut model {
                 Segmenter::UNetResNet(m) => {
@@ -296,12 +348,16 @@ pub fn train(
         )
     };
 
-    let samples = data::load_split(&options.data, Split::Train)?;
-    if samples.is_empty() {
-        return Err(ModelError::Input(format!(
-            "{}: no training samples",
-            options.data.display()
-        )));
+    let mut samples = Vec::new();
+    for dir in &options.data {
+        let found = data::load_split(dir, Split::Train)?;
+        if found.is_empty() {
+            return Err(ModelError::Input(format!(
+                "{}: no training samples",
+                dir.display()
+            )));
+        }
+        samples.extend(found);
     }
     let (train_set, valid_set) = data::hold_out(samples, options.valid_fraction, options.seed);
     observer.start(&device.description, train_set.len(), valid_set.len());
@@ -318,6 +374,7 @@ pub fn train(
             BatchOptions {
                 batch: options.batch,
                 augment: true,
+                stain_jitter: options.stain_jitter,
                 weight_map,
                 seed: options.seed ^ (epoch as u64 * 0x9E37),
             },
@@ -348,6 +405,7 @@ pub fn train(
             BatchOptions {
                 batch: options.batch,
                 augment: false,
+                stain_jitter: 0.0,
                 weight_map,
                 seed: 0,
             },
