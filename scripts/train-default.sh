@@ -31,7 +31,7 @@ run="$out/run"
 if [ -f "$run/state.json" ]; then
   "$histoseg" train --resume --epochs "$epochs" --device "$device" -o "$run"
 else
-  "$histoseg" train --data "$out/tnbc" --data "$out/monuseg" --model unet --slim "${SLIM:-4}" \
+  "$histoseg" train --data "$out/tnbc" --data "$out/monuseg" --model unet --slim "${SLIM:-8}" \
     --device "$device" --batch 8 --lr 2e-3 --weight-map --stain-jitter 1 --epochs "$epochs" \
     --early-stop 12 --seed 1 -o "$run"
 fi
