@@ -6,7 +6,8 @@
 # way continues from its last checkpoint when the script is started again.
 #
 # Environment: HISTOSEG (the CLI; default: the dev build of the test command), OUT (work
-# folder, default out/default-model), EPOCHS (default 40), DEVICE (cpu or wgpu, default cpu).
+# folder, default out/default-model), EPOCHS (default 40), DEVICE (cpu or wgpu, default cpu),
+# SLIM (width divisor, default 8).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
@@ -28,6 +29,11 @@ mkdir -p "$out"
   --layout monuseg --scheme 256p128s --test-groups "$monuseg_test" -o "$out/monuseg"
 
 run="$out/run"
+# The shipped model's run is committed (models/default-run/: options, state, metrics, last
+# checkpoint), so a fresh clone continues it rather than starting over.
+if [ ! -f "$run/state.json" ] && [ -f models/default-run/state.json ] && [ "$out" = out/default-model ]; then
+  mkdir -p "$run" && cp models/default-run/* "$run/"
+fi
 if [ -f "$run/state.json" ]; then
   "$histoseg" train --resume --epochs "$epochs" --device "$device" -o "$run"
 else
