@@ -492,7 +492,13 @@ fn slide_names_from_a_manifest_never_lead_outside_the_output_folder() {
     fs::write(&points, rows.join("\n")).expect("write");
     let out = dir.path().join("deep/er/out");
     check(
-        convert(&fragments, "csv-points", std::slice::from_ref(&points), "geojson", &out),
+        convert(
+            &fragments,
+            "csv-points",
+            std::slice::from_ref(&points),
+            "geojson",
+            &out,
+        ),
         true,
         &["onto 3 slide(s)"],
         &[],
