@@ -137,21 +137,24 @@ pub fn split_touching(mask: &GrayImage, depth: f32) -> LabelMap {
     labels
 }
 
-/// Removes instances smaller than `min_area` pixels and renumbers the rest 1..n in order of
-/// their current labels. Returns the map and n.
+/// Removes instances smaller than `min_area` pixels and renumbers the rest 1..n in reading
+/// order (by their first pixel in a row-major scan, top-left first). Returns the map and n.
 pub fn drop_small(labels: &LabelMap, min_area: u32) -> (LabelMap, u32) {
     let mut areas: HashMap<u32, u32> = HashMap::new();
+    let mut first_seen: Vec<u32> = Vec::new();
     for &l in labels.as_raw() {
         if l != 0 {
-            *areas.entry(l).or_default() += 1;
+            let area = areas.entry(l).or_default();
+            if *area == 0 {
+                first_seen.push(l);
+            }
+            *area += 1;
         }
     }
-    let mut kept: Vec<u32> = areas
-        .iter()
-        .filter(|&(_, &a)| a >= min_area)
-        .map(|(&l, _)| l)
+    let kept: Vec<u32> = first_seen
+        .into_iter()
+        .filter(|l| areas[l] >= min_area)
         .collect();
-    kept.sort_unstable();
     let new: HashMap<u32, u32> = kept
         .iter()
         .enumerate()
