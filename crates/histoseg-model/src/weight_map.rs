@@ -1,9 +1,9 @@
 //! The U-Net paper's pixel weight map, `w(x) = w_c(x) + w0 exp(-(d1(x) + d2(x))^2 / (2 sigma^2))`,
 //! which makes the thin background gaps between touching nuclei count more.
 
+use histoseg_core::instances::label_components;
 use image::{GrayImage, ImageBuffer, Luma};
 use imageproc::distance_transform::euclidean_squared_distance_transform;
-use imageproc::region_labelling::{Connectivity, connected_components};
 
 /// A per-pixel `f32` map (weights, probabilities).
 pub type FloatMap = ImageBuffer<Luma<f32>, Vec<f32>>;
@@ -26,7 +26,7 @@ pub fn unet_weight_map(mask: &GrayImage, w0: f32, sigma: f32) -> FloatMap {
         vec![f32::INFINITY; total as usize],
         vec![f32::INFINITY; total as usize],
     );
-    let labels = connected_components(mask, Connectivity::Eight, Luma([0u8]));
+    let labels = label_components(mask);
     let margin = (5.0 * sigma).ceil().max(1.0) as u32;
     for bbox in component_boxes(&labels) {
         let [x0, y0, x1, y1] = bbox.rect;
@@ -101,7 +101,7 @@ mod tests {
 
     /// Brute force: distances to every pixel of every component.
     fn reference(mask: &GrayImage, w0: f32, sigma: f32) -> FloatMap {
-        let labels = connected_components(mask, Connectivity::Eight, Luma([0u8]));
+        let labels = label_components(mask);
         let n = labels.pixels().map(|p| p[0]).max().unwrap_or(0);
         let total = (mask.width() * mask.height()) as f32;
         let fg = mask.pixels().filter(|p| p[0] != 0).count() as f32;
