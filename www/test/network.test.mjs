@@ -88,8 +88,17 @@ test('a session with a local slide sends nothing anywhere, and nothing of the sl
   assert.ok(seen.includes('/www/node_modules/openseadragon/build/openseadragon/openseadragon.min.js'));
   assert.deepEqual(violations(requests, server.url), []);
 
-  // The check itself catches leaks: the page posts the slide to another host, and to its own.
-  await page.evaluate(async () => {
+  await context.close();
+
+  // The check itself catches leaks: a page whose Content-Security-Policy is bypassed posts the
+  // slide to another host, and to its own.
+  const open = await browser.newContext({ bypassCSP: true });
+  open.on('request', (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer() }));
+  const bare = await open.newPage();
+  await bare.goto(`${server.url}/www/index.html`);
+  await bare.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  await bare.setInputFiles('#file', SVS);
+  await bare.evaluate(async () => {
     const file = document.querySelector('#file').files[0];
     await fetch('http://127.0.0.2:9/upload', { method: 'POST', body: file }).catch(() => {});
     await fetch('/upload', { method: 'PUT', body: await file.arrayBuffer() }).catch(() => {});
@@ -97,5 +106,44 @@ test('a session with a local slide sends nothing anywhere, and nothing of the sl
   const leak = violations(requests, server.url);
   assert.ok(leak.some((v) => /127\.0\.0\.2.*not the page's origin/.test(v)), leak.join('\n'));
   assert.ok(leak.some((v) => /upload: carries the slide's bytes/.test(v)), leak.join('\n'));
-  await context.close();
+  await open.close();
+});
+
+test("the pages' Content-Security-Policy makes the browser refuse other origins", async () => {
+  const other = await serve(root); // another port: another origin
+  try {
+    for (const path of ['/www/index.html', '/www/osd.html']) {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}${path}`);
+      const outcome = await page.evaluate(async (elsewhere) => {
+        const refused = [];
+        document.addEventListener('securitypolicyviolation', (e) => refused.push(e.effectiveDirective));
+        const own = await fetch('/www/style.css').then((r) => r.status, () => 'blocked');
+        const away = await fetch(`${elsewhere}/www/style.css`).then((r) => r.status, () => 'blocked');
+        const image = await new Promise((done) => {
+          const img = new Image();
+          img.onload = () => done('loaded');
+          img.onerror = () => done('blocked');
+          img.src = `${elsewhere}/www/style.css`;
+        });
+        const script = await new Promise((done) => {
+          const tag = document.createElement('script');
+          tag.onload = () => done('loaded');
+          tag.onerror = () => done('blocked');
+          tag.src = `${elsewhere}/web/src/worker-protocol.js`;
+          document.head.append(tag);
+        });
+        await new Promise((done) => setTimeout(done, 200));
+        return { own, away, image, script, refused };
+      }, other.url);
+      assert.equal(outcome.own, 200, `${path}: its own origin still answers`);
+      assert.deepEqual([outcome.away, outcome.image, outcome.script], ['blocked', 'blocked', 'blocked'], path);
+      for (const directive of ['connect-src', 'img-src', 'script-src-elem']) {
+        assert.ok(outcome.refused.includes(directive), `${path}: ${directive} in ${outcome.refused}`);
+      }
+      await page.close();
+    }
+  } finally {
+    await other.close();
+  }
 });

@@ -535,3 +535,40 @@ fn slide_names_from_a_manifest_never_lead_outside_the_output_folder() {
     );
     assert!(!dir.path().join("..geojson").exists());
 }
+
+#[test]
+fn annotations_on_the_overview_map_back_like_a_fragments() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (fragments, _) = extract(dir.path());
+    let overview = image::open(fragments.join("cmu-1-small-region.overview.jpg"))
+        .expect("the overview is written");
+    let (ow, oh) = (overview.width(), overview.height());
+    // The whole folder uploaded to Makesense: one point on the overview, among fragments'.
+    let points = dir.path().join("points.csv");
+    fs::write(
+        &points,
+        format!("nucleus,100,50,cmu-1-small-region.overview.jpg,{ow},{oh}"),
+    )
+    .expect("write");
+    let out = dir.path().join("out.geojson");
+    check(
+        convert(&fragments, "csv-points", &[points], "geojson", &out),
+        true,
+        &["1 annotation(s)", "0 warning(s)"],
+        &[],
+    );
+    let read = geojson::read("out", &fs::read_to_string(&out).expect("written")).expect("GeoJSON");
+    // The overview is the whole 2220 x 2967 slide reduced to 1024 px on its long side.
+    let d = 2220.0 / f64::from(ow);
+    assert_eq!(oh, 1024);
+    assert_eq!(
+        read,
+        [Annotation::new(
+            "nucleus",
+            Geometry::Point {
+                x: 100.0 * d,
+                y: 50.0 * d
+            }
+        )]
+    );
+}

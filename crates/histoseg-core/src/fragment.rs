@@ -195,13 +195,21 @@ impl Fragment {
     }
 }
 
-fn check_downsample(downsample: f64, name: &str) -> Result<()> {
-    if downsample.is_finite() && downsample > 0.0 {
+/// The downsamples a fragment may have: from 100 times enlarged to a million times reduced
+/// (beyond that a slide would be under a pixel, or its picture over any memory).
+pub(crate) const DOWNSAMPLES: std::ops::RangeInclusive<f64> = 0.01..=1e6;
+
+pub(crate) fn check_downsample(downsample: f64, name: &str) -> Result<()> {
+    if DOWNSAMPLES.contains(&downsample) {
         Ok(())
     } else {
         Err(Error::FragmentName {
             name: name.to_owned(),
-            problem: format!("downsample d={downsample} must be a positive number"),
+            problem: format!(
+                "downsample d={downsample} must be a positive number, from {} to {}",
+                DOWNSAMPLES.start(),
+                DOWNSAMPLES.end()
+            ),
         })
     }
 }

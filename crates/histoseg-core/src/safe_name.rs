@@ -36,6 +36,30 @@ pub fn safe_file_name(name: &str) -> Option<String> {
     }
 }
 
+/// The stem of a file name given by a user or a file (a dropped file's name, a manifest's
+/// source): [`safe_file_name`] without its last extension, `slide` when nothing is left. The
+/// fragments' names, and so every entry of the page's zip exports, start with it.
+///
+/// ```
+/// use histoseg_core::safe_name::safe_stem;
+/// assert_eq!(safe_stem("CMU-1.svs"), "CMU-1");
+/// assert_eq!(safe_stem("..\\..\\evil.svs"), "evil");
+/// assert_eq!(safe_stem(".."), "slide");
+/// ```
+pub fn safe_stem(name: &str) -> String {
+    let Some(file) = safe_file_name(name) else {
+        return "slide".to_owned();
+    };
+    let stem = match file.rsplit_once('.') {
+        Some((stem, _)) if !stem.trim().is_empty() => stem.trim(),
+        _ => file.as_str(),
+    };
+    match stem {
+        "." | ".." => "slide".to_owned(),
+        _ => stem.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -190,7 +190,7 @@ proptest! {
         let tol = 1e-9;
         let back = geojson::read("a.geojson", &geojson::write(&annotations)).expect("geojson");
         prop_assert!(same_within(&annotations, &back, tol).is_ok());
-        let back = coco::read("a.json", &coco::write("s.svs", (9000, 9000), &annotations))
+        let (back, _) = coco::read("a.json", &coco::write("s.svs", (9000, 9000), &annotations))
             .expect("coco");
         prop_assert!(same_within(&annotations, &back, tol).is_ok());
         let back = histoseg_core::annotations::csv::read(

@@ -478,3 +478,58 @@ fn overview_shares_that_do_not_fit_together_are_refused() {
         .expect_err("refused");
     assert!(e.to_string().contains("overview share 1"), "{e}");
 }
+
+/// A classic little-endian TIFF with its main directory chain put in `order` (indices into
+/// the chain as written): only the header's first offset and each directory's next-pointer
+/// change.
+fn reorder_chain(bytes: &[u8], order: &[usize]) -> Vec<u8> {
+    assert_eq!(&bytes[..4], b"II*\0", "a classic little-endian TIFF");
+    let u16_at = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let mut offsets = Vec::new();
+    let mut next = u32_at(4);
+    while next != 0 {
+        offsets.push(next);
+        next = u32_at(next + 2 + 12 * u16_at(next));
+    }
+    assert_eq!(offsets.len(), order.len());
+    let mut out = bytes.to_vec();
+    let mut put = |at: usize, value: usize| {
+        out[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes());
+    };
+    put(4, offsets[order[0]]);
+    for (k, &i) in order.iter().enumerate() {
+        let link = offsets[i] + 2 + 12 * u16_at(offsets[i]);
+        put(link, order.get(k + 1).map_or(0, |&j| offsets[j]));
+    }
+    out
+}
+
+#[test]
+fn directories_out_of_order_still_give_level_0_and_the_associated_images() {
+    let name = "cmu-1-small-region.svs";
+    let bytes = std::fs::read(path(name)).expect("test slide present");
+    let mut original = open(name);
+    // Thumbnail first and level 0 last.
+    let shuffled = reorder_chain(&bytes, &[1, 2, 3, 0]);
+    let mut s = Slide::open(std::io::Cursor::new(shuffled), "shuffled.svs")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sizes(&s), sizes(&original));
+    assert_eq!(s.info().vendor, Vendor::Aperio);
+    let kinds = |s: &histoseg_core::slide::SlideInfo| {
+        let mut k: Vec<_> = s
+            .associated
+            .iter()
+            .map(|a| (a.kind, a.width, a.height))
+            .collect();
+        k.sort_by_key(|&(kind, ..)| kind as u8);
+        k
+    };
+    assert_eq!(kinds(s.info()), kinds(original.info()));
+    let r = Rect::new(600, 900, 300, 200);
+    let (a, b) = (s.read_region(0, r), original.read_region(0, r));
+    assert_eq!(
+        a.unwrap_or_else(|e| panic!("{e}")),
+        b.unwrap_or_else(|e| panic!("{e}"))
+    );
+}

@@ -220,3 +220,57 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn pipes_and_folders_are_refused_before_opening() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("slide.svs");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    // Opening a FIFO would wait for a writer forever; this must return at once.
+    for path in [fifo.as_path(), dir.path()] {
+        let err = Slide::open_path(path).expect_err("not a file").to_string();
+        assert!(err.contains("is not a regular file"), "{err}");
+    }
+}
+
+/// CRC-32 of PNG chunks (ISO 3309), bit by bit: the test's own PNG header needs it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_small_png_declaring_a_huge_image_is_refused_before_decoding() {
+    // A real 1 x 1 PNG whose header then claims 16384 x 16384 (768 MiB of RGB).
+    let mut png = Vec::new();
+    image::RgbImage::new(1, 1)
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encodes");
+    png[16..20].copy_from_slice(&16384u32.to_be_bytes());
+    png[20..24].copy_from_slice(&16384u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let err = Slide::open(Cursor::new(png), "huge.png")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.starts_with("huge.png: the image declares 16384x16384 px"),
+        "{err}"
+    );
+}

@@ -128,7 +128,7 @@ fn slide_format(name: &str) -> Result<SlideFormat> {
 pub fn read_slide(format: &str, file: &str, text: &str) -> Result<Vec<AnnotationValue>> {
     let read = match slide_format(format)? {
         SlideFormat::Geojson => core::geojson::read(file, text)?,
-        SlideFormat::Coco => core::coco::read(file, text)?,
+        SlideFormat::Coco => core::coco::read(file, text)?.0,
         SlideFormat::Csv => core::csv::read(file, text)?,
     };
     Ok(values(&read))

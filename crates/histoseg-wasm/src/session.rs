@@ -2,7 +2,6 @@
 //! every stage, and fragments encoded as JPEG, exactly as `histoseg extract` makes them.
 
 use std::io::{Read, Seek};
-use std::path::Path;
 
 use histoseg_core::extract::{crop_from_overview, plan_fragments, read_fragment, scale_rect};
 use histoseg_core::fragment::Fragment;
@@ -85,9 +84,9 @@ impl<R: Read + Seek> SlideSession<R> {
     /// Opens a slide; `file_name` names it in errors and gives the fragments' stem.
     pub fn open(reader: R, file_name: &str) -> Result<Self> {
         let slide = Slide::open(reader, file_name)?;
-        let stem = Path::new(file_name)
-            .file_stem()
-            .map_or_else(|| "slide".into(), |s| s.to_string_lossy().into_owned());
+        // A dropped file's name is the user's, not a path: no separator or `..` reaches the
+        // fragments' names, and through them the zip exports' entries.
+        let stem = histoseg_core::safe_name::safe_stem(file_name);
         Ok(SlideSession {
             slide,
             stem,

@@ -133,3 +133,19 @@ fn a_joined_overview_serves_detection_like_one_made_in_place() {
     assert_eq!(detection.mask, expected.mask);
     assert!(joined.overview_part(0, 0, 1).is_err());
 }
+
+#[test]
+fn a_hostile_file_name_gives_a_plain_stem() {
+    // A dropped file's name, as a page gets it: it becomes the stem of every fragment's name and
+    // so of every entry in the zip exports, which must stay inside the folder they unpack into.
+    for (name, stem) in [
+        ("..\\..\\evil.svs", "evil"),
+        ("../x/CMU.svs", "CMU"),
+        ("a\u{0}b.svs", "ab"),
+        ("...svs", "slide"),
+    ] {
+        let file = File::open(slide("cmu-1-small-region.svs")).expect("test slide present");
+        let s = SlideSession::open(file, name).expect("opens");
+        assert_eq!(s.stem(), stem, "{name:?}");
+    }
+}

@@ -85,6 +85,8 @@ struct SlideEntry {
     width: u32,
     height: u32,
     overview: String,
+    /// Level-0 pixels per overview pixel, so annotations made on the overview map back.
+    overview_downsample: f64,
     regions_image: String,
     regions: Vec<Rect>,
     fragments: Vec<FragmentEntry>,
@@ -208,6 +210,7 @@ fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Res
             width,
             height,
             overview: overview_name.clone(),
+            overview_downsample,
             regions_image: regions_name.clone(),
             regions: stages
                 .regions

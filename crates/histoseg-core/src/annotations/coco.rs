@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Annotation, At, Geometry, classes_in_order};
+use super::{Annotation, At, Geometry, Warning, classes_in_order};
 use crate::Result;
 
 /// A COCO file as read: only the fields used.
@@ -63,8 +63,10 @@ pub(crate) struct Item {
     pub annotation: Annotation,
 }
 
-/// Reads every annotation of a COCO file with its image; `file` names it in errors.
-pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Item>> {
+/// Reads every annotation of a COCO file with its image; `file` names it in errors. An
+/// annotation without `category_id` (Makesense writes a shape nobody labelled so) is skipped
+/// with a warning, so the labelled ones are not lost with it.
+pub(crate) fn parse(file: &str, text: &str, warnings: &mut Vec<Warning>) -> Result<Vec<Item>> {
     let at = At::file(file);
     let coco: CocoIn = serde_json::from_str(text)
         .map_err(|e| At::line(file, e.line()).error(format!("not a COCO JSON file: {e}")))?;
@@ -85,9 +87,12 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Vec<Item>> {
                 "{which} refers to image_id {image_id}, which is not in images"
             ))
         })?;
-        let category_id = a
-            .category_id
-            .ok_or_else(|| at.error(format!("{which} has no category_id")))?;
+        let Some(category_id) = a.category_id else {
+            warnings.push(at.warning(format!(
+                "{which} has no category_id (a shape without a label): skipped"
+            )));
+            continue;
+        };
         let class = categories.get(&category_id).ok_or_else(|| {
             at.error(format!(
                 "{which} has category_id {category_id}, which is not in categories"
@@ -254,7 +259,7 @@ impl AnnotationOut {
 /// use histoseg_core::annotations::{Annotation, Geometry, coco};
 /// let a = [Annotation::new("nucleus", Geometry::Point { x: 5.0, y: 7.0 })];
 /// let json = coco::write("CMU-1.svs", (100, 80), &a);
-/// let back = coco::read("out.json", &json).unwrap();
+/// let (back, _warnings) = coco::read("out.json", &json).unwrap();
 /// assert_eq!(back, a);
 /// ```
 pub fn write(slide: &str, size: (u32, u32), annotations: &[Annotation]) -> String {
@@ -292,12 +297,15 @@ pub fn write(slide: &str, size: (u32, u32), annotations: &[Annotation]) -> Strin
     to_json(&coco)
 }
 
-/// Every annotation of a COCO file, whatever image it is on, in that image's pixels.
-pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
-    Ok(parse(file, text)?
+/// Every labelled annotation of a COCO file, whatever image it is on, in that image's pixels,
+/// with a warning for each one skipped for want of a label.
+pub fn read(file: &str, text: &str) -> Result<(Vec<Annotation>, Vec<Warning>)> {
+    let mut warnings = Vec::new();
+    let annotations = parse(file, text, &mut warnings)?
         .into_iter()
         .map(|item| item.annotation)
-        .collect())
+        .collect();
+    Ok((annotations, warnings))
 }
 
 /// Pretty JSON of a value that always serialises (plain structs of numbers and strings).
@@ -329,7 +337,7 @@ mod tests {
             ),
         ];
         let json = write("s.svs", (20, 20), &a);
-        assert_eq!(read("f.json", &json).expect("reads"), a);
+        assert_eq!(read("f.json", &json).expect("reads"), (a, Vec::new()));
         let v: Value = serde_json::from_str(&json).expect("json");
         assert_eq!(
             v["annotations"][1]["bbox"],
@@ -361,10 +369,6 @@ mod tests {
                 "RLE",
             ),
             (r#"{"image_id":1,"category_id":1}"#, "no segmentation"),
-            (
-                r#"{"image_id":1,"segmentation":[[0,0,1,0,1,1]]}"#,
-                "no category_id",
-            ),
         ];
         for (ann, expected) in cases {
             let text = base.replace("ANN", ann);
@@ -372,6 +376,16 @@ mod tests {
             assert!(err.starts_with("x.json: annotations[0]"), "{err}");
             assert!(err.contains(expected), "{ann}: {err}");
         }
+        let unlabelled = r#"{"image_id":1,"segmentation":[[0,0,1,0,1,1]]},
+            {"image_id":1,"category_id":1,"segmentation":[[0,0,2,0,2,2]]}"#;
+        let (kept, warnings) = read("x.json", &base.replace("ANN", unlabelled)).expect("reads");
+        assert_eq!(kept.len(), 1, "the labelled polygon survives");
+        assert_eq!(kept[0].class, "n");
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(
+            warnings[0].to_string(),
+            "x.json: annotations[0] has no category_id (a shape without a label): skipped"
+        );
         let err = read("x.json", "[1,").expect_err("not json").to_string();
         assert!(
             err.starts_with("x.json, line 1: not a COCO JSON file"),

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use super::At;
-use crate::fragment::Fragment;
+use crate::fragment::{Fragment, check_downsample};
+use crate::rect::Rect;
 use crate::{Error, Result};
 
 /// The fragments annotations may refer to, by file name, and the slides' sizes where known.
@@ -24,8 +25,14 @@ struct Manifest {
 
 #[derive(Deserialize)]
 struct ManifestSlide {
+    #[serde(default)]
+    slide: String,
     width: u32,
     height: u32,
+    /// The overview's file name and downsample: annotations made on the overview map back
+    /// like a fragment's (manifests before `overview_downsample` lack it).
+    overview: Option<String>,
+    overview_downsample: Option<f64>,
     fragments: Vec<ManifestFragment>,
 }
 
@@ -87,11 +94,26 @@ impl FragmentLookup {
                 line: Some(e.line()),
                 problem: format!("not a fragment manifest: {e}"),
             })?;
+        let invalid = |problem: String| Error::AnnotationInput {
+            file: file.to_owned(),
+            line: None,
+            problem,
+        };
         for slide in manifest.slides {
+            let size = (slide.width, slide.height);
             for entry in slide.fragments {
-                self.slide_sizes
-                    .insert(entry.fragment.source.clone(), (slide.width, slide.height));
+                check_downsample(entry.fragment.downsample, &entry.file)
+                    .map_err(|e| invalid(e.to_string()))?;
+                self.slide_sizes.insert(entry.fragment.source.clone(), size);
                 self.insert(base_name(&entry.file), entry.fragment);
+            }
+            if let (Some(name), Some(downsample)) = (slide.overview, slide.overview_downsample) {
+                let source = stem(base_name(&slide.slide)).to_owned();
+                let whole = Rect::new(0, 0, slide.width, slide.height);
+                let overview = Fragment::new(source.clone(), whole, downsample)
+                    .map_err(|e| invalid(format!("overview '{name}': {e}")))?;
+                self.slide_sizes.insert(source, size);
+                self.insert(base_name(&name), overview);
             }
         }
         Ok(())
@@ -192,5 +214,40 @@ mod tests {
              that name (e.g. 's [d=1,x=0,y=0,w=10,h=10].jpg')"
         );
         assert!(lookup.add_manifest("m.json", "{").is_err());
+    }
+
+    #[test]
+    fn the_overview_maps_back_like_a_fragment() {
+        let json = r#"{"slides":[{"slide":"x/s.svs","width":1000,"height":500,
+            "overview":"s.overview.jpg","overview_downsample":10.0,"fragments":[]}]}"#;
+        let mut lookup = FragmentLookup::new();
+        lookup.add_manifest("manifest.json", json).expect("valid");
+        let (name, overview) = lookup.find("s.overview.txt").expect("the overview");
+        assert_eq!(name, "s.overview.jpg");
+        assert_eq!(
+            (overview.source.as_str(), overview.image_size()),
+            ("s", (100, 50))
+        );
+        assert_eq!(lookup.slide_size("s"), Some((1000, 500)));
+    }
+
+    #[test]
+    fn manifest_downsamples_are_checked() {
+        for d in ["0.0", "-4.0", "1e308"] {
+            let json = format!(
+                r#"{{"slides":[{{"slide":"s.svs","width":10,"height":10,"fragments":[
+                {{"file":"f.jpg","source":"s","x":0,"y":0,"w":10,"h":10,"downsample":{d}}}]}}]}}"#
+            );
+            let err = FragmentLookup::new()
+                .add_manifest("manifest.json", &json)
+                .expect_err(d);
+            assert!(err.to_string().starts_with("manifest.json: "), "{err}");
+            assert!(err.to_string().contains("downsample"), "{err}");
+            let json = format!(
+                r#"{{"slides":[{{"slide":"s.svs","width":10,"height":10,
+                "overview":"s.overview.jpg","overview_downsample":{d},"fragments":[]}}]}}"#
+            );
+            assert!(FragmentLookup::new().add_manifest("m.json", &json).is_err());
+        }
     }
 }

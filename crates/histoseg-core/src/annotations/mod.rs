@@ -23,7 +23,7 @@ pub mod geojson;
 mod lookup;
 pub mod makesense;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 pub use lookup::FragmentLookup;
@@ -261,6 +261,9 @@ pub struct Imported {
     pub slides: BTreeMap<String, Vec<Annotation>>,
     /// What was kept but doubted.
     pub warnings: Vec<Warning>,
+    /// `(file, problem)` of the warnings given once per file: a set, so that checking stays
+    /// linear in the rows read.
+    given_once: HashSet<(String, String)>,
 }
 
 /// Where in an annotation file something was read, for errors and warnings.
@@ -334,24 +337,25 @@ impl Imported {
                 recorded.0, recorded.1
             ));
             // Once per file and fragment, not once per row.
-            let known = self
-                .warnings
-                .iter()
-                .any(|w| w.file == warning.file && w.problem == warning.problem);
-            if !known {
+            if self
+                .given_once
+                .insert((warning.file.clone(), warning.problem.clone()))
+            {
                 self.warnings.push(warning);
             }
         }
     }
 
     /// Adds an annotation read in fragment pixels of `fragment`, mapped onto the slide; warns
-    /// when it reaches outside the fragment image.
+    /// when it reaches outside the fragment image by more than `slack` (x, y) pixels, the
+    /// rounding the export format implies.
     pub(crate) fn add_on_fragment(
         &mut self,
         at: At<'_>,
         name: &str,
         fragment: &Fragment,
         annotation: Annotation,
+        slack: (f64, f64),
     ) -> Result<()> {
         if !annotation.geometry.is_finite() {
             return Err(at.error("coordinates must be finite numbers"));
@@ -367,7 +371,9 @@ impl Imported {
         let (w, h) = fragment.image_size();
         if let Some((x0, y0, x1, y1)) = annotation.geometry.bounds() {
             let (w, h) = (f64::from(w), f64::from(h));
-            if x0 < 0.0 || y0 < 0.0 || x1 > w || y1 > h {
+            // Floating-point noise of denormalising (719.0000000000001 for 719) on top.
+            let (sx, sy) = (slack.0 + 1e-9 * w, slack.1 + 1e-9 * h);
+            if x0 < -sx || y0 < -sy || x1 > w + sx || y1 > h + sy {
                 self.warnings.push(at.warning(format!(
                     "{} '{}' reaches ({x0}, {y0})-({x1}, {y1}), outside fragment '{name}' \
                      ({w}x{h} px); kept as given",
@@ -457,7 +463,7 @@ mod tests {
         let mut imported = Imported::default();
         let a = Annotation::new("n", Geometry::Point { x: 11.0, y: 2.0 });
         imported
-            .add_on_fragment(At::line("x.csv", 3), "f.jpg", &f, a)
+            .add_on_fragment(At::line("x.csv", 3), "f.jpg", &f, a, (0.5, 0.5))
             .expect("kept");
         assert_eq!(imported.len(), 1);
         assert_eq!(imported.warnings.len(), 1);
@@ -467,11 +473,39 @@ mod tests {
     }
 
     #[test]
+    fn the_formats_rounding_is_not_outside() {
+        let f = Fragment::new("s", Rect::new(0, 0, 40, 40), 4.0).expect("valid");
+        let mut imported = Imported::default();
+        let at_edge = |x: f64| {
+            Annotation::new(
+                "n",
+                Geometry::Rect {
+                    x,
+                    y: 0.0,
+                    w: 10.0,
+                    h: 10.0,
+                },
+            )
+        };
+        for (x, slack) in [(1e-13, 0.0), (0.5, 0.5), (1.0, 1.0)] {
+            imported
+                .add_on_fragment(At::file("e"), "f.jpg", &f, at_edge(x), (slack, slack))
+                .expect("kept");
+        }
+        assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+        imported
+            .add_on_fragment(At::file("e"), "f.jpg", &f, at_edge(0.6), (0.5, 0.5))
+            .expect("kept");
+        assert_eq!(imported.warnings.len(), 1);
+        assert_eq!(imported.len(), 4);
+    }
+
+    #[test]
     fn degenerate_polygons_are_errors() {
         let f = Fragment::new("s", Rect::new(0, 0, 40, 40), 1.0).expect("valid");
         let a = Annotation::new("n", Geometry::Polygon(vec![(1.0, 1.0), (2.0, 2.0)]));
         let err = Imported::default()
-            .add_on_fragment(At::file("a.json"), "f.jpg", &f, a)
+            .add_on_fragment(At::file("a.json"), "f.jpg", &f, a, (0.0, 0.0))
             .expect_err("two vertices");
         assert_eq!(
             err.to_string(),

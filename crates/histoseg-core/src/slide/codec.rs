@@ -96,7 +96,7 @@ pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<RgbIma
 fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
     use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
     let image = Image::new(raw, &DecodeSettings::default())
-        .map_err(|e| format!("JPEG 2000 stream cannot be read: {e:?}"))?;
+        .map_err(|e| format!("JPEG 2000 stream cannot be read: {e}"))?;
     if (image.width(), image.height()) != (w, h) {
         return Err(format!(
             "JPEG 2000 tile is {}x{}, the file declares {w}x{h}",
@@ -107,7 +107,7 @@ fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbIm
     let mut context = DecoderContext::default();
     let decoded = image
         .decode(&mut context)
-        .map_err(|e| format!("JPEG 2000 tile cannot be decoded: {e:?}"))?;
+        .map_err(|e| format!("JPEG 2000 tile cannot be decoded: {e}"))?;
     let channels = decoded.components().len();
     let data = decoded.data_u8();
     let mut rgb: Vec<u8> = match channels {
@@ -277,7 +277,7 @@ fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, S
         opts,
     );
     dec.decode_headers()
-        .map_err(|e| format!("JPEG tile is corrupt: {e:?}"))?;
+        .map_err(|e| format!("JPEG tile is corrupt: {e}"))?;
     let input = dec.input_colorspace().unwrap_or(ColorSpace::YCbCr);
     let (jw, jh) = dec
         .dimensions()
@@ -301,7 +301,7 @@ fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, S
     dec.set_options(opts.jpeg_set_out_colorspace(out_cs));
     let px = dec
         .decode()
-        .map_err(|e| format!("JPEG tile is corrupt: {e:?}"))?;
+        .map_err(|e| format!("JPEG tile is corrupt: {e}"))?;
     let nc = out_cs.num_components();
     if px.len() < jw as usize * jh as usize * nc {
         return Err("JPEG tile decoded to fewer pixels than it declares".into());

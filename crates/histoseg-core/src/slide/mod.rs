@@ -44,8 +44,10 @@ use tiff_dir::TiffFile;
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
 /// Largest region [`Slide::read_region`] returns, in pixels (128 Mpx, 384 MiB of RGB).
 pub const MAX_REGION_PIXELS: u64 = 1 << 27;
-/// Largest ordinary (PNG / JPEG) image or associated image decoded whole, in pixels.
-pub const MAX_WHOLE_IMAGE_PIXELS: u64 = 1 << 28;
+/// Largest ordinary (PNG / JPEG) image or associated image decoded whole, in pixels (an
+/// 8192 x 8192 image: 256 MiB while decoding as RGBA, 192 MiB as RGB). Larger pictures belong
+/// in a pyramidal TIFF, which is read region by region.
+pub const MAX_WHOLE_IMAGE_PIXELS: u64 = 1 << 26;
 
 /// Who wrote the slide, as far as its layout tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,6 +179,15 @@ impl Slide<std::io::BufReader<std::fs::File>> {
     pub fn open_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let name = path.display().to_string();
+        // Asked before opening: opening a FIFO waits for a writer, and a device never ends.
+        let meta =
+            std::fs::metadata(path).map_err(|e| slide_err(&name, format!("cannot open: {e}")))?;
+        if !meta.is_file() {
+            return Err(slide_err(
+                &name,
+                "is not a regular file (a folder, pipe or device); give a slide file",
+            ));
+        }
         let f =
             std::fs::File::open(path).map_err(|e| slide_err(&name, format!("cannot open: {e}")))?;
         Slide::open(std::io::BufReader::with_capacity(256 << 10, f), name)
@@ -277,10 +288,27 @@ impl<R: Read + Seek> Slide<R> {
         reader
             .read_to_end(&mut bytes)
             .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
-        let mut r = image::ImageReader::new(std::io::Cursor::new(bytes));
-        r = r
-            .with_guessed_format()
-            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        let reader = || {
+            image::ImageReader::new(std::io::Cursor::new(&bytes))
+                .with_guessed_format()
+                .map_err(|e| slide_err(&name, format!("cannot read: {e}")))
+        };
+        // The size the header declares, checked before a pixel is decoded: a small PNG may
+        // declare 16384 x 16384.
+        let (w, h) = reader()?
+            .into_dimensions()
+            .map_err(|e| slide_err(&name, format!("cannot decode image: {e}")))?;
+        if u64::from(w) * u64::from(h) > MAX_WHOLE_IMAGE_PIXELS {
+            return Err(slide_err(
+                &name,
+                format!(
+                    "the image declares {w}x{h} px, more than the {} px decoded whole; \
+                     convert it to a pyramidal TIFF",
+                    MAX_WHOLE_IMAGE_PIXELS
+                ),
+            ));
+        }
+        let mut r = reader()?;
         let mut limits = image::Limits::default();
         limits.max_alloc = Some(MAX_WHOLE_IMAGE_PIXELS * 4);
         r.limits(limits);

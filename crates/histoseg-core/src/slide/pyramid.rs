@@ -95,9 +95,35 @@ fn xml_attr(desc: &str, name: &str) -> Option<f64> {
     desc[start..end].parse().ok()
 }
 
+/// Which image of the main chain is level 0: the largest one without an associated image's
+/// description or the macro bit (tiled before striped at equal size); the first image where
+/// none fits.
+/// A SubIFD pyramid hangs off the first image, so that one stays level 0 there.
+fn base_index(chain: &[ImageIfd]) -> usize {
+    if !chain[0].sub_ifds.is_empty() {
+        return 0;
+    }
+    chain
+        .iter()
+        .enumerate()
+        .filter(|(_, img)| {
+            kind_from_description(&img.description).is_none() && img.subfile_type & 8 == 0
+        })
+        .max_by_key(|(i, img)| {
+            let area = u64::from(img.width) * u64::from(img.height);
+            (area, img.tiled, std::cmp::Reverse(*i))
+        })
+        .map_or(0, |(i, _)| i)
+}
+
 /// Sorts the images of an opened TIFF into a pyramid and associated images.
 pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout, String> {
-    let chain = main_chain(f)?;
+    let mut chain = main_chain(f)?;
+    // Level 0 is the largest image that is not a label, macro or thumbnail, wherever it stands
+    // (files written out of order put the thumbnail first); the others keep their order.
+    let base_index = base_index(&chain);
+    let base_image = chain.remove(base_index);
+    chain.insert(0, base_image);
     let base = &chain[0];
     let desc = base.description.clone();
     let vendor = if desc.starts_with("Aperio") {
@@ -125,17 +151,21 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
             }
         }
     } else {
-        for (i, img) in chain.iter().enumerate().skip(1) {
+        for img in chain.iter().skip(1) {
             if let Some(k) = kind_from_description(&img.description) {
                 associated.push((k, img.clone()));
                 continue;
             }
             let macro_bit = img.subfile_type & 8 != 0;
             if vendor == Vendor::Aperio {
-                // Aperio: the second image, striped, is the thumbnail; tiled ones are levels.
+                // Aperio: the first striped image after level 0 is the thumbnail; tiled ones
+                // are levels.
+                let thumbnail_known = associated
+                    .iter()
+                    .any(|(k, _)| *k == AssociatedKind::Thumbnail);
                 if img.tiled && is_reduction(base, img) {
                     levels.push(img.clone());
-                } else if i == 1 && !img.tiled {
+                } else if !img.tiled && !macro_bit && !thumbnail_known {
                     associated.push((AssociatedKind::Thumbnail, img.clone()));
                 } else if macro_bit {
                     associated.push((AssociatedKind::Macro, img.clone()));
@@ -157,7 +187,7 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
             if let Some(m) = aperio_field(&desc, "MPP").filter(|m| *m > 0.0 && m.is_finite()) {
                 mpp = Some((m, m));
             }
-            objective_power = aperio_field(&desc, "AppMag");
+            objective_power = aperio_field(&desc, "AppMag").filter(plausible_magnification);
         }
         Vendor::OmeTiff => {
             if let (Some(x), Some(y)) = (
@@ -171,7 +201,8 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
                     mpp = Some((x, y));
                 }
             }
-            objective_power = xml_attr(&desc, "NominalMagnification");
+            objective_power =
+                xml_attr(&desc, "NominalMagnification").filter(plausible_magnification);
         }
         _ => {}
     }
@@ -187,6 +218,11 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
     })
 }
 
+/// An objective power a microscope can have (a file's -1 or 1e300 is no magnification at all).
+fn plausible_magnification(power: &f64) -> bool {
+    (0.1..=1000.0).contains(power)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +233,19 @@ mod tests {
         assert_eq!(aperio_field(d, "MPP"), Some(0.499));
         assert_eq!(aperio_field(d, "AppMag"), Some(20.0));
         assert_eq!(aperio_field(d, "Nope"), None);
+    }
+
+    #[test]
+    fn impossible_magnifications_are_dropped() {
+        for (power, kept) in [
+            (20.0, true),
+            (0.5, true),
+            (-1.0, false),
+            (0.0, false),
+            (1e300, false),
+        ] {
+            assert_eq!(plausible_magnification(&power), kept, "{power}");
+        }
     }
 
     #[test]

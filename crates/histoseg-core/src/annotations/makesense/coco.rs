@@ -11,7 +11,7 @@ use crate::Result;
 /// Reads a COCO file made on fragment images; each `file_name` names a fragment.
 pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported) -> Result<()> {
     let at = At::file(file);
-    for item in parse(file, text)? {
+    for item in parse(file, text, &mut out.warnings)? {
         let (name, fragment) = lookup.resolve(at, &item.image).map_err(|e| match e {
             crate::Error::AnnotationInput {
                 file,
@@ -27,7 +27,8 @@ pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported)
         if let Some(size) = item.size {
             out.check_size(at, name, fragment, size);
         }
-        out.add_on_fragment(at, name, fragment, item.annotation)?;
+        // Makesense writes COCO coordinates unrounded.
+        out.add_on_fragment(at, name, fragment, item.annotation, (0.0, 0.0))?;
     }
     Ok(())
 }

@@ -97,7 +97,16 @@ fn read_rows<const N: usize>(
             .ok_or_else(|| at.error("bbox_width and bbox_height must not be negative"))?;
         let (name, fragment) = lookup.resolve(at, &image)?;
         out.check_size(at, name, fragment, size);
-        out.add_on_fragment(at, name, fragment, Annotation::new(class, geometry))?;
+        // Whole pixels: a point within half a pixel; a rectangle's x and width are rounded
+        // separately, so its far edge within one.
+        let slack = if N == 4 { 1.0 } else { 0.5 };
+        out.add_on_fragment(
+            at,
+            name,
+            fragment,
+            Annotation::new(class, geometry),
+            (slack, slack),
+        )?;
     }
     Ok(())
 }
@@ -168,6 +177,33 @@ mod tests {
             ]
         );
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn rects_rounded_past_the_edge_by_a_pixel_are_inside() {
+        // Makesense rounds x and width separately: 1588 + 397 = 1985 on a 1984 px image.
+        let name = "s [d=1,x=0,y=0,w=1984,h=100].jpg";
+        let lookup = FragmentLookup::from_names([name]);
+        let mut out = Imported::default();
+        let text = format!("{RECTS_HEADER}\nt,1588,0,397,100,{name},1984,100");
+        read_rects("r.csv", &text, &lookup, &mut out).expect("reads");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        let text = format!("{RECTS_HEADER}\nt,1588,0,398,100,{name},1984,100");
+        read_rects("r.csv", &text, &lookup, &mut out).expect("reads");
+        assert_eq!(out.warnings.len(), 1, "two pixels past the edge");
+    }
+
+    #[test]
+    fn rows_of_many_image_sizes_each_warn_once() {
+        // Each row states another image size: one warning per row, checked against a set.
+        let lookup = lookup();
+        let mut text = RECTS_HEADER.to_owned();
+        for i in 0..20_000 {
+            text.push_str(&format!("\nt,1,2,3,4,{NAME},{},50", 1000 + i));
+        }
+        let mut out = Imported::default();
+        read_rects("r.csv", &text, &lookup, &mut out).expect("reads");
+        assert_eq!((out.len(), out.warnings.len()), (20_000, 20_000));
     }
 
     #[test]

@@ -44,7 +44,14 @@ pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported)
                 .as_str()
                 .ok_or_else(|| at.error(format!("{which} has no region_attributes.label")))?;
             let geometry = shape(at, &which, &region["shape_attributes"])?;
-            out.add_on_fragment(at, name, fragment, Annotation::new(label, geometry))?;
+            // Makesense writes VGG coordinates unrounded.
+            out.add_on_fragment(
+                at,
+                name,
+                fragment,
+                Annotation::new(label, geometry),
+                (0.0, 0.0),
+            )?;
         }
     }
     Ok(())

@@ -46,10 +46,53 @@ pub fn file_name(image_name: &str) -> String {
     format!("{}.xml", stem(image_name))
 }
 
+/// `text` with each `&` that starts no XML reference (`&amp;`, `&lt;`, `&gt;`, `&quot;`,
+/// `&apos;`, `&#..;`, `&#x..;`) written as `&amp;`: Makesense writes `<filename>` and `<name>`
+/// unescaped, so `H&E slide.jpg` or `T&B cell` would make its own export unreadable. Written by
+/// hand because XML readers, quick-xml included, refuse such text rather than recover.
+///
+/// ```
+/// use histoseg_core::annotations::makesense::voc::escape_bare_ampersands;
+/// assert_eq!(escape_bare_ampersands("<n>T&B &amp; &#38;</n>"), "<n>T&amp;B &amp; &#38;</n>");
+/// ```
+pub fn escape_bare_ampersands(text: &str) -> std::borrow::Cow<'_, str> {
+    fn starts_reference(rest: &str) -> bool {
+        // The longest reference worth reading, `&#x10FFFF;`, ends within 9 bytes.
+        let Some(end) = rest.bytes().take(9).position(|b| b == b';') else {
+            return false;
+        };
+        match &rest[..end] {
+            "amp" | "lt" | "gt" | "quot" | "apos" => true,
+            name => match name.strip_prefix('#') {
+                Some(hex) if hex.starts_with('x') => {
+                    hex.len() > 1 && hex[1..].chars().all(|c| c.is_ascii_hexdigit())
+                }
+                Some(dec) => !dec.is_empty() && dec.chars().all(|c| c.is_ascii_digit()),
+                None => false,
+            },
+        }
+    }
+    if !text.contains('&') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut pieces = text.split('&');
+    out.push_str(pieces.next().unwrap_or_default());
+    for piece in pieces {
+        out.push_str(if starts_reference(piece) {
+            "&"
+        } else {
+            "&amp;"
+        });
+        out.push_str(piece);
+    }
+    out.into()
+}
+
 /// Reads one VOC XML file; the fragment is the one its `<filename>` names.
 pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported) -> Result<()> {
     let at = At::file(file);
-    let voc: VocIn = quick_xml::de::from_str(text)
+    let voc: VocIn = quick_xml::de::from_str(&escape_bare_ampersands(text))
         .map_err(|e| at.error(format!("not a Pascal VOC annotation: {e}")))?;
     let (name, fragment) = lookup.resolve(at, &voc.filename)?;
     if let Some(size) = &voc.size {
@@ -75,7 +118,14 @@ pub fn read(file: &str, text: &str, lookup: &FragmentLookup, out: &mut Imported)
             w: xmax - xmin,
             h: ymax - ymin,
         };
-        out.add_on_fragment(at, name, fragment, Annotation::new(object.name, geometry))?;
+        // xmin .. ymax each rounded to a whole pixel.
+        out.add_on_fragment(
+            at,
+            name,
+            fragment,
+            Annotation::new(object.name, geometry),
+            (0.5, 0.5),
+        )?;
     }
     Ok(())
 }
@@ -195,5 +245,23 @@ mod tests {
         );
         let bad = xml.replace("<xmax>2</xmax>", "<xmax>two</xmax>");
         assert!(read("a.xml", &bad, &lookup, &mut Imported::default()).is_err());
+    }
+
+    #[test]
+    fn makesense_unescaped_ampersands_read() {
+        // As Makesense writes them: `<filename>` and `<name>` without escaping.
+        let lookup = FragmentLookup::from_names([NAME]);
+        let xml = "<annotation><filename>s & t [d=4,x=40,y=80,w=400,h=400].jpg</filename>\
+                   <object><name>T&B cell</name><bndbox><xmin>1</xmin><ymin>1</ymin>\
+                   <xmax>2</xmax><ymax>2</ymax></bndbox></object>\
+                   <object><name>a &lt; b &#38; c</name><bndbox><xmin>1</xmin><ymin>1</ymin>\
+                   <xmax>2</xmax><ymax>2</ymax></bndbox></object></annotation>";
+        let mut out = Imported::default();
+        read("a.xml", xml, &lookup, &mut out).expect("reads");
+        let classes: Vec<&str> = out.slides["s & t"]
+            .iter()
+            .map(|a| a.class.as_str())
+            .collect();
+        assert_eq!(classes, ["T&B cell", "a < b & c"]);
     }
 }

@@ -85,11 +85,13 @@ pub fn read(
             w: w * iw,
             h: h * ih,
         };
+        // Six decimals of the centre and the size: the far edge within a millionth.
         out.add_on_fragment(
             at,
             name,
             fragment,
             Annotation::new(class.as_str(), geometry),
+            (1e-6 * iw, 1e-6 * ih),
         )?;
     }
     Ok(())
@@ -184,6 +186,37 @@ mod tests {
             ]
         );
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+    }
+
+    #[test]
+    fn boxes_clamped_to_the_edge_are_inside() {
+        // A box Makesense clamped to the bottom right of a 460 x 719 image: its far edges
+        // denormalise to 460.00000000000006 and 719.0000000000001.
+        let name = "s [d=1,x=0,y=0,w=460,h=719].jpg";
+        let lookup = FragmentLookup::from_names([name]);
+        let mut out = Imported::default();
+        let labels = parse_labels("a");
+        let clamped = "0 0.850217 0.900209 0.299565 0.199582";
+        read(
+            "s [d=1,x=0,y=0,w=460,h=719].txt",
+            clamped,
+            &labels,
+            &lookup,
+            &mut out,
+        )
+        .expect("valid");
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        // Two pixels past the edge is more than six decimals explain.
+        let past = "0 0.850217 0.901600 0.299565 0.199582";
+        read(
+            "s [d=1,x=0,y=0,w=460,h=719].txt",
+            past,
+            &labels,
+            &lookup,
+            &mut out,
+        )
+        .expect("kept");
+        assert_eq!(out.warnings.len(), 1);
     }
 
     #[test]
