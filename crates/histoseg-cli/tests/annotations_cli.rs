@@ -537,7 +537,7 @@ fn slide_names_from_a_manifest_never_lead_outside_the_output_folder() {
 }
 
 #[test]
-fn annotations_on_the_overview_map_back_like_a_fragments() {
+fn annotations_on_the_overview_map_back_like_a_fragment() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (fragments, _) = extract(dir.path());
     let overview = image::open(fragments.join("cmu-1-small-region.overview.jpg"))

@@ -224,3 +224,61 @@ fn bad_slides_and_options_give_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn damaged_tiles_are_warned_about_or_refused_with_strict() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // CMU-1's small region with 600 bytes of garbage in the middle: inside a tile's JPEG data.
+    let mut bytes = std::fs::read(slide("cmu-1-small-region.svs")).expect("test slide");
+    let mid = bytes.len() / 2;
+    let mut state = 0x2545_f491_u32;
+    for b in &mut bytes[mid..mid + 600] {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        *b = state as u8;
+    }
+    let damaged = dir.path().join("damaged.svs");
+    std::fs::write(&damaged, bytes).expect("write");
+    let run = |strict: bool| {
+        let mut cmd = Command::cargo_bin("histoseg").expect("binary");
+        cmd.arg("extract")
+            .arg(&damaged)
+            .arg("-o")
+            .arg(dir.path().join("out"))
+            .args(["--max-side", "1024", "-q"]);
+        if strict {
+            cmd.arg("--strict");
+        }
+        let out = cmd.output().expect("runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = run(false);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("damaged tile(s) decoded leniently"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is damaged: "), "{stderr}");
+    let (ok, stderr) = run(true);
+    assert!(!ok, "--strict fails");
+    assert!(
+        stderr.contains("damaged.svs") && stderr.contains("strict"),
+        "{stderr}"
+    );
+    // The real file has none.
+    let clean = Command::cargo_bin("histoseg")
+        .expect("binary")
+        .arg("extract")
+        .arg(slide("cmu-1-small-region.svs"))
+        .arg("-o")
+        .arg(dir.path().join("clean"))
+        .args(["--max-side", "1024", "-q", "--strict"])
+        .output()
+        .expect("runs");
+    assert!(clean.status.success());
+    assert!(!String::from_utf8_lossy(&clean.stderr).contains("damaged"));
+}

@@ -485,7 +485,8 @@ fn overview_shares_that_do_not_fit_together_are_refused() {
 fn reorder_chain(bytes: &[u8], order: &[usize]) -> Vec<u8> {
     assert_eq!(&bytes[..4], b"II*\0", "a classic little-endian TIFF");
     let u16_at = |at: usize| usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
-    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    let u32_at =
+        |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
     let mut offsets = Vec::new();
     let mut next = u32_at(4);
     while next != 0 {
@@ -532,4 +533,59 @@ fn directories_out_of_order_still_give_level_0_and_the_associated_images() {
         a.unwrap_or_else(|e| panic!("{e}")),
         b.unwrap_or_else(|e| panic!("{e}"))
     );
+}
+
+#[test]
+fn damaged_jpeg_tiles_are_counted_named_or_refused() {
+    let name = "cmu-1-small-region.svs";
+    let mut good = open(name);
+    good.overview(1024).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(good.damage().count, 0, "{:?}", good.damage().named);
+    // Garbage in the middle of the file: inside some level-0 tile's entropy-coded data.
+    let mut bytes = std::fs::read(path(name)).expect("test slide present");
+    let mid = bytes.len() / 2;
+    let mut state = 0x2545_f491_u32;
+    for b in &mut bytes[mid..mid + 600] {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        *b = state as u8;
+    }
+    let mut s = Slide::open(std::io::Cursor::new(bytes.clone()), "damaged.svs")
+        .unwrap_or_else(|e| panic!("{e}"));
+    s.overview(1024).unwrap_or_else(|e| panic!("lenient: {e}"));
+    let damage = s.damage();
+    assert!(damage.count >= 1, "the garbage is found");
+    assert_eq!(damage.named.len(), damage.count);
+    assert!(
+        damage.named[0].starts_with("tile ") && damage.named[0].contains("is damaged: "),
+        "{:?}",
+        damage.named
+    );
+    let mut strict =
+        Slide::open(std::io::Cursor::new(bytes), "damaged.svs").unwrap_or_else(|e| panic!("{e}"));
+    strict.set_strict(true);
+    let err = strict.overview(1024).expect_err("strict").to_string();
+    assert!(
+        err.starts_with("damaged.svs: ") && err.contains("damaged"),
+        "{err}"
+    );
+}
+
+#[test]
+fn real_jpeg_slides_have_no_damaged_tiles() {
+    // Strict decoding must not mistake a scanner's ordinary JPEG tiles for damaged ones.
+    for name in [
+        "small.svs",
+        "tcga-cr-7395-01a-01-ts1.svs",
+        "cmu1_generic_tiled_pyramid_jpeg.tif",
+        "cmu1_pyramid_subifds.ome.tif",
+    ] {
+        let mut s = open(name);
+        s.overview(1024).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (w, h) = s.level_dimensions(0).expect("level 0");
+        s.read_region(0, Rect::new(w / 2, h / 2, 512.min(w / 2), 512.min(h / 2)))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.damage().count, 0, "{name}: {:?}", s.damage().named);
+    }
 }

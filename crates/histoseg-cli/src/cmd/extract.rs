@@ -53,6 +53,9 @@ pub struct Args {
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
+    /// Fail on the first damaged tile (broken JPEG data) instead of warning about it.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// File-name styles, as the CLI spells them.
@@ -147,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Result<SlideEntry> {
     let mut slide = Slide::open_path(path)?;
+    slide.set_strict(args.strict);
     let (width, height) = slide
         .level_dimensions(0)
         .context("the slide has no image")?;
@@ -200,6 +204,7 @@ fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Res
             bar.inc(1);
         }
         bar.finish_and_clear();
+        super::report_damage(&slide);
         for writer in [overview_writer, regions_writer] {
             writer
                 .join()

@@ -13,3 +13,23 @@ pub mod overview;
 pub mod predict;
 pub mod preprocess;
 pub mod train;
+
+use histoseg_core::slide::Slide;
+
+/// Warns on stderr when the slide's reads met damaged tiles (broken JPEG data decoded
+/// leniently), naming the first ones.
+pub fn report_damage<R>(slide: &Slide<R>) {
+    let damage = slide.damage();
+    if damage.count == 0 {
+        return;
+    }
+    eprintln!(
+        "warning: {}: {} damaged tile(s) decoded leniently, their pixels are not the scanner's \
+         (--strict refuses them)",
+        slide.name(),
+        damage.count
+    );
+    for tile in &damage.named {
+        eprintln!("warning: {}: {tile}", slide.name());
+    }
+}

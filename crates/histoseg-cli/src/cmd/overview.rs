@@ -20,13 +20,18 @@ pub struct Args {
     /// JPEG quality for .jpg output.
     #[arg(long, default_value_t = 90)]
     quality: u8,
+    /// Fail on the first damaged tile (broken JPEG data) instead of warning about it.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Writes the overview and prints its size and the level it came from.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut slide = Slide::open_path(&args.slide)?;
+    slide.set_strict(args.strict);
     let level = slide.level_for_side(args.max_side);
     let img = slide.overview(args.max_side)?;
+    super::report_damage(&slide);
     let ext = args
         .out
         .extension()

@@ -53,16 +53,42 @@ pub(crate) fn check_supported(ifd: &ImageIfd) -> Result<(), String> {
     }
 }
 
+/// A decoded chunk, and what was wrong with its data where it decoded only leniently.
+pub(crate) struct Decoded {
+    pub image: RgbImage,
+    pub damage: Option<String>,
+}
+
 /// Decodes chunk bytes `raw` of `ifd` into an RGB image of the chunk's stored size.
-pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<RgbImage, String> {
+pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<Decoded, String> {
     check_supported(ifd)?;
     let (w, h) = ifd.chunk_size(cy);
     if ifd.compression == 7 {
-        return decode_jpeg(ifd, raw, w, h);
+        // Strictly first: the lenient decoder fills broken data with made-up pixels silently.
+        return match decode_jpeg(ifd, raw, w, h, true) {
+            Ok(image) => Ok(Decoded {
+                image,
+                damage: None,
+            }),
+            Err(problem) => decode_jpeg(ifd, raw, w, h, false).map(|image| Decoded {
+                image,
+                damage: Some(problem),
+            }),
+        };
     }
-    if is_jpeg2000(ifd.compression) {
-        return decode_jpeg2000(ifd.compression, raw, w, h);
-    }
+    let image = if is_jpeg2000(ifd.compression) {
+        decode_jpeg2000(ifd.compression, raw, w, h)?
+    } else {
+        decode_plain(ifd, raw, w, h)?
+    };
+    Ok(Decoded {
+        image,
+        damage: None,
+    })
+}
+
+/// Uncompressed, LZW, Deflate and PackBits chunks.
+fn decode_plain(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
     let spp = usize::from(ifd.samples);
     let expected = w as usize * h as usize * spp;
     if expected as u64 > MAX_CHUNK_BYTES {
@@ -252,7 +278,13 @@ fn jpeg_holds_ycbcr(stream: &[u8], photometric: u16) -> bool {
     photometric == 6
 }
 
-fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
+fn decode_jpeg(
+    ifd: &ImageIfd,
+    raw: &[u8],
+    w: u32,
+    h: u32,
+    strict: bool,
+) -> Result<RgbImage, String> {
     if raw.len() < 4 || raw[0] != 0xFF || raw[1] != 0xD8 {
         return Err("JPEG tile does not start with an SOI marker".into());
     }
@@ -271,7 +303,7 @@ fn decode_jpeg(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<RgbImage, S
     let opts = DecoderOptions::default()
         .set_max_width(1 << 16)
         .set_max_height(1 << 16)
-        .set_strict_mode(false);
+        .set_strict_mode(strict);
     let mut dec = zune_jpeg::JpegDecoder::new_with_options(
         zune_core::bytestream::ZCursor::new(&stream[..]),
         opts,

@@ -19,6 +19,7 @@
 
 mod cache;
 mod codec;
+mod damage;
 mod ifd;
 mod overview;
 mod pyramid;
@@ -33,6 +34,8 @@ use image::RgbImage;
 use serde::Serialize;
 
 pub use cache::TileCache;
+pub use damage::Damage;
+use damage::DamageLog;
 pub use overview::OverviewPart;
 
 use crate::rect::Rect;
@@ -163,6 +166,7 @@ pub struct Slide<R> {
     backend: Backend<R>,
     cache: TileCache,
     decoded: Vec<u64>,
+    damage: DamageLog,
 }
 
 fn slide_err(file: &str, problem: impl Into<String>) -> Error {
@@ -270,6 +274,7 @@ impl<R: Read + Seek> Slide<R> {
             },
             cache: TileCache::new(DEFAULT_CACHE_BYTES),
             decoded: vec![0; n],
+            damage: DamageLog::default(),
         })
     }
 
@@ -340,6 +345,7 @@ impl<R: Read + Seek> Slide<R> {
             backend: Backend::Raster(Arc::new(img)),
             cache: TileCache::new(DEFAULT_CACHE_BYTES),
             decoded: vec![0],
+            damage: DamageLog::default(),
         })
     }
 }
@@ -365,6 +371,16 @@ impl<R> Slide<R> {
     /// What the file declares: levels, associated images, resolution, vendor.
     pub fn info(&self) -> &SlideInfo {
         &self.info
+    }
+
+    /// The damaged tiles (broken JPEG data, decoded leniently) the reads so far met.
+    pub fn damage(&self) -> Damage {
+        self.damage.damage()
+    }
+
+    /// Strict: a damaged tile makes the read that meets it fail, instead of being counted.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.damage.set_strict(strict);
     }
 
     /// The name errors use for this slide.
@@ -465,6 +481,7 @@ impl<R: Read + Seek> Slide<R> {
             backend,
             cache,
             decoded,
+            damage,
         } = self;
         let name = info.file.as_str();
         match backend {
@@ -487,9 +504,9 @@ impl<R: Read + Seek> Slide<R> {
                             Some(t) => t,
                             None => {
                                 let t =
-                                    Arc::new(read_chunk(file, ifd, tx, ty).map_err(|e| {
-                                        slide_err(name, format!("level {level}, {e}"))
-                                    })?);
+                                    Arc::new(read_chunk(file, ifd, tx, ty, damage).map_err(
+                                        |e| slide_err(name, format!("level {level}, {e}")),
+                                    )?);
                                 decoded[level] += 1;
                                 cache.insert(key, Arc::clone(&t));
                                 t
@@ -505,7 +522,12 @@ impl<R: Read + Seek> Slide<R> {
 
     /// Decodes an associated image (thumbnail, label, macro) whole.
     pub fn read_associated(&mut self, kind: AssociatedKind) -> Result<RgbImage> {
-        let Slide { info, backend, .. } = self;
+        let Slide {
+            info,
+            backend,
+            damage,
+            ..
+        } = self;
         let name = info.file.as_str();
         let Backend::Tiff {
             file, associated, ..
@@ -529,7 +551,7 @@ impl<R: Read + Seek> Slide<R> {
         let all = Rect::new(0, 0, ifd.width, ifd.height);
         for ty in 0..down {
             for tx in 0..across {
-                let tile = read_chunk(file, ifd, tx, ty)
+                let tile = read_chunk(file, ifd, tx, ty, damage)
                     .map_err(|e| slide_err(name, format!("{kind} image, {e}")))?;
                 copy_overlap(&mut out, all, tx * ifd.chunk_w, ty * ifd.chunk_h, &tile);
             }
@@ -544,9 +566,10 @@ fn read_chunk<R: Read + Seek>(
     ifd: &ImageIfd,
     tx: u32,
     ty: u32,
+    damage: &DamageLog,
 ) -> std::result::Result<RgbImage, String> {
     let raw = read_raw_chunk(file, ifd, tx, ty)?;
-    decode_raw_chunk(ifd, tx, ty, raw.as_deref())
+    decode_raw_chunk(ifd, tx, ty, raw.as_deref(), damage)
 }
 
 fn chunk_what(ifd: &ImageIfd, tx: u32, ty: u32) -> String {
@@ -580,18 +603,25 @@ fn read_raw_chunk<R: Read + Seek>(
         .map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))
 }
 
-/// Decodes the bytes [`read_raw_chunk`] returned; a missing chunk is white.
+/// Decodes the bytes [`read_raw_chunk`] returned; a missing chunk is white. A damaged chunk
+/// goes into `damage` (or is an error there in strict mode).
 fn decode_raw_chunk(
     ifd: &ImageIfd,
     tx: u32,
     ty: u32,
     raw: Option<&[u8]>,
+    damage: &DamageLog,
 ) -> std::result::Result<RgbImage, String> {
     let Some(raw) = raw else {
         let (w, h) = ifd.chunk_size(ty);
         return Ok(RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255])));
     };
-    codec::decode_chunk(ifd, ty, raw).map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))
+    let decoded = codec::decode_chunk(ifd, ty, raw)
+        .map_err(|e| format!("{}: {e}", chunk_what(ifd, tx, ty)))?;
+    if let Some(problem) = decoded.damage {
+        damage.record(format!("{} is damaged: {problem}", chunk_what(ifd, tx, ty)))?;
+    }
+    Ok(decoded.image)
 }
 
 /// Copies the part of `tile` (placed at `(tx, ty)` in level pixels) that falls inside `rect`

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resample::{AreaPlan, Band, Reducer};
 use super::{
-    Backend, DEFAULT_CACHE_BYTES, ImageIfd, Slide, cache, check_level, copy_overlap,
+    Backend, DEFAULT_CACHE_BYTES, DamageLog, ImageIfd, Slide, cache, check_level, copy_overlap,
     decode_raw_chunk, read_raw_chunk, slide_err,
 };
 use crate::rect::Rect;
@@ -90,6 +90,7 @@ impl<R: Read + Seek> Slide<R> {
             backend,
             cache,
             decoded,
+            damage,
         } = self;
         let name = info.file.as_str();
         let (rows_end, band) = match backend {
@@ -150,7 +151,7 @@ impl<R: Read + Seek> Slide<R> {
                         ty = ty1;
                     }
                     let done = crate::par::map(&jobs, |(ty0, ty1, chunks)| {
-                        reduce_chunks(&plan.area, ifd, lw, lh, *ty0, *ty1, chunks)
+                        reduce_chunks(&plan.area, ifd, (lw, lh), (*ty0, *ty1), chunks, damage)
                     });
                     for ((_, ty1, _), result) in jobs.iter().zip(done) {
                         let (band, fresh) =
@@ -246,11 +247,10 @@ impl<R: Read + Seek> Slide<R> {
 fn reduce_chunks(
     plan: &AreaPlan,
     ifd: &ImageIfd,
-    lw: u32,
-    lh: u32,
-    ty0: u32,
-    ty1: u32,
+    (lw, lh): (u32, u32),
+    (ty0, ty1): (u32, u32),
     chunks: &[(u32, u32, Chunk)],
+    damage: &DamageLog,
 ) -> std::result::Result<(Band, Fresh), String> {
     let (across, _) = ifd.grid();
     let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
@@ -262,7 +262,7 @@ fn reduce_chunks(
         let tile = match chunk {
             Chunk::Decoded(t) => Arc::clone(t),
             Chunk::Raw(raw) => {
-                let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref())?);
+                let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref(), damage)?);
                 fresh.push(((ifd.offset, cy * across + cx), Arc::clone(&t)));
                 t
             }
