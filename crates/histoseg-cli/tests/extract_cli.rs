@@ -230,14 +230,7 @@ fn damaged_tiles_are_warned_about_or_refused_with_strict() {
     let dir = tempfile::tempdir().expect("temp dir");
     // CMU-1's small region with 600 bytes of garbage in the middle: inside a tile's JPEG data.
     let mut bytes = std::fs::read(slide("cmu-1-small-region.svs")).expect("test slide");
-    let mid = bytes.len() / 2;
-    let mut state = 0x2545_f491_u32;
-    for b in &mut bytes[mid..mid + 600] {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        *b = state as u8;
-    }
+    histoseg_core::slide::synthetic::scramble_middle(&mut bytes, 600, 7);
     let damaged = dir.path().join("damaged.svs");
     std::fs::write(&damaged, bytes).expect("write");
     let run = |strict: bool| {

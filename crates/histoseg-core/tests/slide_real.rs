@@ -543,14 +543,7 @@ fn damaged_jpeg_tiles_are_counted_named_or_refused() {
     assert_eq!(good.damage().count, 0, "{:?}", good.damage().named);
     // Garbage in the middle of the file: inside some level-0 tile's entropy-coded data.
     let mut bytes = std::fs::read(path(name)).expect("test slide present");
-    let mid = bytes.len() / 2;
-    let mut state = 0x2545_f491_u32;
-    for b in &mut bytes[mid..mid + 600] {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        *b = state as u8;
-    }
+    histoseg_core::slide::synthetic::scramble_middle(&mut bytes, 600, 7);
     let mut s = Slide::open(std::io::Cursor::new(bytes.clone()), "damaged.svs")
         .unwrap_or_else(|e| panic!("{e}"));
     s.overview(1024).unwrap_or_else(|e| panic!("lenient: {e}"));

@@ -401,3 +401,13 @@ impl<'a, W: Write + Seek> TiffWriter<'a, W> {
         self.out.flush()
     }
 }
+
+/// Overwrites the `len` bytes from the middle of `file` with seeded random bytes: a damaged
+/// copy of a real slide for tests (in a tiled slide, the middle lies in some tile's data).
+pub fn scramble_middle(file: &mut [u8], len: usize, seed: u64) {
+    let start = file.len().saturating_sub(len) / 2;
+    let mut rng = crate::dataset::rng::SplitMix64::new(seed);
+    for b in file.iter_mut().skip(start).take(len) {
+        *b = rng.next_u64() as u8;
+    }
+}
