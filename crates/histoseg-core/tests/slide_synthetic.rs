@@ -274,3 +274,64 @@ fn a_small_png_declaring_a_huge_image_is_refused_before_decoding() {
         "{err}"
     );
 }
+
+/// A classic TIFF of `n` chained 1 x 1 RGB directories that all point at one shared
+/// `description_len`-byte ImageDescription.
+fn tiff_sharing_a_description(n: usize, description_len: u32) -> Vec<u8> {
+    let mut b = b"II*\0".to_vec();
+    let description_at = 8u32;
+    let pixels_at = description_at + description_len;
+    let first_ifd = pixels_at + 4;
+    b.extend(first_ifd.to_le_bytes());
+    b.resize(pixels_at as usize, b'A');
+    b.extend([200, 100, 50, 0]);
+    let entries = |next: u32| {
+        let fields: [(u16, u16, u32, u32); 10] = [
+            (256, 4, 1, 1),
+            (257, 4, 1, 1),
+            (258, 3, 1, 8),
+            (259, 3, 1, 1),
+            (262, 3, 1, 2),
+            (270, 2, description_len, description_at),
+            (273, 4, 1, pixels_at),
+            (277, 3, 1, 3),
+            (278, 4, 1, 1),
+            (279, 4, 1, 3),
+        ];
+        let mut d = (fields.len() as u16).to_le_bytes().to_vec();
+        for (tag, typ, count, value) in fields {
+            d.extend(tag.to_le_bytes());
+            d.extend(typ.to_le_bytes());
+            d.extend(count.to_le_bytes());
+            d.extend(value.to_le_bytes());
+        }
+        d.extend(next.to_le_bytes());
+        d
+    };
+    let ifd_len = entries(0).len() as u32;
+    for i in 0..n as u32 {
+        let next = if i + 1 < n as u32 {
+            first_ifd + (i + 1) * ifd_len
+        } else {
+            0
+        };
+        b.extend(entries(next));
+    }
+    b
+}
+
+#[test]
+fn directories_sharing_a_huge_value_stop_at_the_directory_budget() {
+    // 100 directories x 8 MiB would copy 800 MiB of one description.
+    let file = tiff_sharing_a_description(100, 8 << 20);
+    let err = match Slide::open(Cursor::new(file), "shared.tif") {
+        Ok(_) => panic!("the budget must stop it"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.starts_with("shared.tif: "), "{err}");
+    assert!(err.contains("512 MiB of tag values"), "{err}");
+    // A few such directories are an ordinary file.
+    let file = tiff_sharing_a_description(3, 8 << 20);
+    let s = Slide::open(Cursor::new(file), "three.tif").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.level_dimensions(0), Some((1, 1)));
+}

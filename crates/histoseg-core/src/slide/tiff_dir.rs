@@ -15,6 +15,13 @@ use std::io::{Read, Seek, SeekFrom};
 const MAX_TAG_BYTES: u64 = 256 << 20;
 /// Largest number of entries accepted in one directory.
 const MAX_ENTRIES: u64 = 4096;
+/// Most tag-value bytes read from one file in all (its directories, whatever their number):
+/// directories that share one huge array, or repeat a huge description, stop here instead of
+/// copying it once per directory.
+const MAX_DIRECTORY_BYTES: u64 = 512 << 20;
+/// Longest text (ImageDescription, ...) read from a tag; longer ones are cut (Aperio's and OME's
+/// fit in far less).
+const MAX_TEXT_BYTES: u64 = 16 << 20;
 
 /// TIFF tag numbers used by the slide reader.
 pub(crate) mod tag {
@@ -71,6 +78,8 @@ pub(crate) struct TiffFile<R> {
     pub len: u64,
     /// Offset of the first directory.
     pub first_ifd: u64,
+    /// Tag-value bytes read so far (against [`MAX_DIRECTORY_BYTES`]).
+    tag_bytes: u64,
 }
 
 fn type_size(typ: u16) -> Option<u64> {
@@ -95,6 +104,7 @@ impl<R: Read + Seek> TiffFile<R> {
             big: false,
             len,
             first_ifd: 0,
+            tag_bytes: 0,
         };
         let head = f.read_at(0, 16.min(len))?;
         if head.len() < 8 {
@@ -228,6 +238,14 @@ impl<R: Read + Seek> TiffFile<R> {
         if total <= inline {
             Ok(e.field[..total as usize].to_vec())
         } else {
+            self.tag_bytes += total;
+            if self.tag_bytes > MAX_DIRECTORY_BYTES {
+                return Err(format!(
+                    "the directories hold more than {} MiB of tag values in all (arrays or \
+                     texts repeated by many directories); refused",
+                    MAX_DIRECTORY_BYTES >> 20
+                ));
+            }
             let off = if self.big {
                 self.u64(&e.field)
             } else {
@@ -289,8 +307,21 @@ impl<R: Read + Seek> TiffFile<R> {
         }
     }
 
-    /// An ASCII tag as text (lossy UTF-8, trailing NULs removed).
+    /// An ASCII tag as text (lossy UTF-8, trailing NULs removed), cut to [`MAX_TEXT_BYTES`].
     pub fn text(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<String>, String> {
+        let mut ifd_cut;
+        let mut ifd = ifd;
+        if let Some(e) = ifd.entries.get(&tag)
+            && matches!(e.typ, 1 | 2 | 7)
+            && e.count > MAX_TEXT_BYTES
+        {
+            // The value's start stays where it was: only the count shrinks.
+            ifd_cut = ifd.clone();
+            if let Some(cut) = ifd_cut.entries.get_mut(&tag) {
+                cut.count = MAX_TEXT_BYTES;
+            }
+            ifd = &ifd_cut;
+        }
         Ok(self.bytes(ifd, tag)?.map(|b| {
             let s = String::from_utf8_lossy(&b).into_owned();
             s.trim_end_matches('\0').to_string()
