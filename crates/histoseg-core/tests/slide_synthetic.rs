@@ -335,3 +335,50 @@ fn directories_sharing_a_huge_value_stop_at_the_directory_budget() {
     let s = Slide::open(Cursor::new(file), "three.tif").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.level_dimensions(0), Some((1, 1)));
 }
+
+/// A classic TIFF with one directory of the given `(tag, type, count, value)` entries (values
+/// inline, SHORTs in the first two bytes).
+fn one_directory(entries: &[(u16, u16, u32, u32)]) -> Vec<u8> {
+    let mut b = b"II*\0".to_vec();
+    b.extend(8u32.to_le_bytes());
+    b.extend((entries.len() as u16).to_le_bytes());
+    for &(tag, typ, count, value) in entries {
+        b.extend(tag.to_le_bytes());
+        b.extend(typ.to_le_bytes());
+        b.extend(count.to_le_bytes());
+        b.extend(value.to_le_bytes());
+    }
+    b.extend(0u32.to_le_bytes());
+    b
+}
+
+#[test]
+fn tiny_tiles_and_too_many_chunks_are_refused_before_reading_offsets() {
+    let image = |side: u32, tile: u32, chunks: u32| {
+        one_directory(&[
+            (256, 4, 1, side),
+            (257, 4, 1, side),
+            (258, 3, 1, 8),
+            (259, 3, 1, 1),
+            (262, 3, 1, 2),
+            (277, 3, 1, 3),
+            (322, 4, 1, tile),
+            (323, 4, 1, tile),
+            (324, 4, chunks, 8),
+            (325, 4, chunks, 8),
+        ])
+    };
+    for (file, expected) in [
+        (image(8000, 1, 64_000_000), "tiles of 1x1 px"),
+        (
+            image(1_000_000, 16, 1 << 30),
+            "more than the 16777216 accepted",
+        ),
+    ] {
+        let err = match Slide::open(Cursor::new(file), "t.tif") {
+            Ok(_) => panic!("refused"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(expected), "{err}");
+    }
+}

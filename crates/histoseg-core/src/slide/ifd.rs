@@ -98,6 +98,10 @@ pub(crate) fn compression_name(code: u16) -> String {
     }
 }
 
+/// Most chunks (tiles or strips) one image may have: a 1,000,000 x 1,000,000 px level in
+/// 256 px tiles has 15 million.
+const MAX_CHUNKS: u64 = 1 << 24;
+
 /// Reads and checks one image directory.
 pub(crate) fn parse_image<R: Read + Seek>(
     f: &mut TiffFile<R>,
@@ -141,9 +145,12 @@ pub(crate) fn parse_image<R: Read + Seek>(
         let th = f
             .uint(raw, tag::TILE_LENGTH)?
             .ok_or("tiled image without TileLength")?;
-        if tw == 0 || th == 0 || tw > 1 << 16 || th > 1 << 16 {
+        // TIFF 6.0: tile sides are multiples of 16. Smaller tiles are refused outright: an
+        // 8000 x 8000 image of 1 x 1 tiles would need 64 million offsets.
+        if tw < 16 || th < 16 || tw > 1 << 16 || th > 1 << 16 {
             return Err(format!(
-                "image at offset {at} declares tiles of {tw}x{th} px"
+                "image at offset {at} declares tiles of {tw}x{th} px (accepted: 16 to 65536 \
+                 px a side)"
             ));
         }
         (
@@ -170,6 +177,12 @@ pub(crate) fn parse_image<R: Read + Seek>(
     let planes = if planar == 2 { u64::from(samples) } else { 1 };
     let expected =
         u64::from(width.div_ceil(chunk_w)) * u64::from(height.div_ceil(chunk_h)) * planes;
+    if expected > MAX_CHUNKS {
+        return Err(format!(
+            "image at offset {at} ({width}x{height}, chunks {chunk_w}x{chunk_h}) would have \
+             {expected} chunks, more than the {MAX_CHUNKS} accepted"
+        ));
+    }
     // Reading the offset arrays is bounded by the tag limit and by the file length.
     let offsets = f.uints(raw, off_tag)?.ok_or("no tile or strip offsets")?;
     let byte_counts = match f.uints(raw, cnt_tag)? {
