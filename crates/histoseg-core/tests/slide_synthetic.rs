@@ -382,3 +382,29 @@ fn tiny_tiles_and_too_many_chunks_are_refused_before_reading_offsets() {
         assert!(err.contains(expected), "{err}");
     }
 }
+
+#[test]
+fn a_chunk_declaring_more_bytes_than_its_pixels_could_take_is_refused_unread() {
+    // A 16 x 16 Deflate strip that claims 50 MB: refused before a byte of it is read (the file
+    // is not even that long, and the error says which claim failed).
+    let file = one_directory(&[
+        (256, 4, 1, 16),
+        (257, 4, 1, 16),
+        (258, 3, 1, 8),
+        (259, 3, 1, 8),
+        (262, 3, 1, 2),
+        (273, 4, 1, 8),
+        (277, 3, 1, 3),
+        (278, 4, 1, 16),
+        (279, 4, 1, 50_000_000),
+    ]);
+    let mut s = Slide::open(Cursor::new(file), "claims.tif").unwrap_or_else(|e| panic!("{e}"));
+    let err = s
+        .read_region(0, Rect::new(0, 0, 16, 16))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains("declares 50000000 bytes for 16x16 px"),
+        "{err}"
+    );
+}

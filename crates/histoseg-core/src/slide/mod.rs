@@ -592,9 +592,21 @@ fn read_raw_chunk<R: Read + Seek>(
     if offset == 0 || count == 0 {
         return Ok(None);
     }
-    if count > ifd::MAX_CHUNK_BYTES {
+    // No codec here makes a chunk much larger than its pixels: a count far beyond them is a
+    // claim, not data, and is refused before anything is read.
+    let (cw, ch) = ifd.chunk_size(ty);
+    let pixels =
+        u64::from(cw) * u64::from(ch) * u64::from(ifd.samples) * u64::from(ifd.bits).div_ceil(8);
+    let plausible = pixels.saturating_mul(2).saturating_add(1 << 20);
+    // Uncompressed data is the pixels and no more (a single strip may run to the file's end).
+    let count = if ifd.compression == 1 {
+        count.min(pixels)
+    } else {
+        count
+    };
+    if count > ifd::MAX_CHUNK_BYTES || count > plausible {
         return Err(format!(
-            "{} declares {count} bytes, beyond the chunk limit",
+            "{} declares {count} bytes for {cw}x{ch} px, more than any encoding of them takes",
             chunk_what(ifd, tx, ty)
         ));
     }
