@@ -8,13 +8,11 @@ use histoseg_core::annotations::makesense::{self, OnFragment, csv, vgg, voc, yol
 use histoseg_core::annotations::{Annotation, FragmentLookup, Geometry, geojson};
 use histoseg_core::fragment::Fragment;
 
-fn slide() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/slides/cmu-1-small-region.svs")
-}
+mod common;
+use common::{histoseg, shared};
 
-fn histoseg() -> Command {
-    Command::cargo_bin("histoseg").expect("binary")
+fn slide() -> PathBuf {
+    shared("slides/cmu-1-small-region.svs")
 }
 
 /// Extracts the slide at downsample 2 into fragments of at most 400 px: several fragments.

@@ -4,15 +4,8 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
-}
-
-fn histoseg() -> Command {
-    Command::cargo_bin("histoseg").expect("binary built")
-}
+mod common;
+use common::{histoseg, shared};
 
 fn stderr_of(cmd: &mut Command) -> String {
     let out = cmd.assert().failure().get_output().clone();

@@ -1,20 +1,13 @@
 //! `histoseg dataset build | stats | table` on real data (../shared/data) and small fixtures.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use image::{GrayImage, Luma, Rgb, RgbImage};
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
-}
-
-fn histoseg() -> Command {
-    Command::cargo_bin("histoseg").expect("binary built")
-}
+mod common;
+use common::{histoseg, shared};
 
 fn manifest(dir: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("dataset.json")).expect("dataset.json");

@@ -6,16 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-fn shared(path: &str) -> PathBuf {
-    let root = std::env::var_os("HISTOSEG_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    root.join(path)
-}
-
-fn histoseg() -> Command {
-    Command::cargo_bin("histoseg").expect("binary built")
-}
+mod common;
+use common::{histoseg, shared};
 
 fn output(cmd: &mut Command) -> (String, String) {
     let out = cmd.assert().success().get_output().clone();

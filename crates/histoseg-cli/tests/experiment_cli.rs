@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
-}
+mod common;
+use common::shared;
 
 /// A BreCaHAD-layout folder of five images and their points, linked (not copied).
 fn brecahad_subset(root: &Path) -> PathBuf {

@@ -6,10 +6,11 @@ use assert_cmd::Command;
 use histoseg_core::fragment::Fragment;
 use histoseg_core::rect::Rect;
 
+mod common;
+use common::shared;
+
 fn slide(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/slides")
-        .join(name)
+    shared("slides").join(name)
 }
 
 fn extract(slide: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {

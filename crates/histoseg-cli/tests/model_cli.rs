@@ -5,15 +5,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
-}
-
-fn histoseg() -> Command {
-    Command::cargo_bin("histoseg").expect("binary built")
-}
+mod common;
+use common::{histoseg, shared};
 
 fn output(cmd: &mut Command) -> (String, String) {
     let out = cmd.assert().success().get_output().clone();

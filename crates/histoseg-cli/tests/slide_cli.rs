@@ -2,19 +2,11 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
+mod common;
+use common::{histoseg, shared};
 
 fn slide(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/slides")
-        .join(name)
-}
-
-fn histoseg() -> Command {
-    match Command::cargo_bin("histoseg") {
-        Ok(c) => c,
-        Err(e) => panic!("no histoseg binary: {e}"),
-    }
+    shared("slides").join(name)
 }
 
 #[test]
