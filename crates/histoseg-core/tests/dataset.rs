@@ -1,7 +1,7 @@
 //! The dataset builder's library on the real data in ../shared/data.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use histoseg_core::Error;
 use histoseg_core::dataset::layout::{Annotation, Layout, ReadOptions, scan};
@@ -12,11 +12,8 @@ use histoseg_core::dataset::tiling::{Scheme, reassemble};
 use histoseg_core::dataset::{PrepareOptions, cut, prepare};
 use image::{GrayImage, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 
-fn shared(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data")
-        .join(path)
-}
+mod common;
+use common::shared;
 
 fn square_1024() -> PrepareOptions {
     PrepareOptions {

@@ -8,8 +8,11 @@ use histoseg_core::rect::Rect;
 use histoseg_core::slide::{AssociatedKind, Slide, Vendor};
 use image::RgbImage;
 
+mod common;
+use common::shared;
+
 fn slides_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/slides")
+    shared("slides")
 }
 
 fn path(name: &str) -> PathBuf {
