@@ -52,10 +52,11 @@ pub fn write(annotations: &[Annotation]) -> String {
                 let Some(k) = point_classes.iter().position(|c| *c == a.class) else {
                     continue;
                 };
-                match std::mem::take(&mut points[k]).as_slice() {
+                let class_points = std::mem::take(&mut points[k]);
+                match class_points[..] {
                     [] => continue,
-                    [point] => Coordinates::Point(*point),
-                    many => Coordinates::MultiPoint(many.to_vec()),
+                    [point] => Coordinates::Point(point),
+                    _ => Coordinates::MultiPoint(class_points),
                 }
             }
             other => {

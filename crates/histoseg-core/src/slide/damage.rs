@@ -19,7 +19,7 @@ pub(crate) struct DamageLog {
 pub struct Damage {
     /// Damaged tiles decoded (each counted once: decoded tiles are cached).
     pub count: usize,
-    /// The first ones, as `level 0, tile (3, 4): what is wrong`.
+    /// The first ones, as `tile 37 is damaged: what is wrong`.
     pub named: Vec<String>,
 }
 

@@ -293,16 +293,18 @@ impl<R: Read + Seek> Slide<R> {
         reader
             .read_to_end(&mut bytes)
             .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
-        let reader = || {
-            image::ImageReader::new(std::io::Cursor::new(&bytes))
-                .with_guessed_format()
-                .map_err(|e| slide_err(&name, format!("cannot read: {e}")))
-        };
+        let undecodable =
+            |e: image::ImageError| slide_err(&name, format!("cannot decode image: {e}"));
+        let mut r = image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
+        let mut limits = image::Limits::default();
+        limits.max_alloc = Some(MAX_WHOLE_IMAGE_PIXELS * 4);
+        r.limits(limits.clone());
+        let decoder = r.into_decoder().map_err(undecodable)?;
         // The size the header declares, checked before a pixel is decoded: a small PNG may
         // declare 16384 x 16384.
-        let (w, h) = reader()?
-            .into_dimensions()
-            .map_err(|e| slide_err(&name, format!("cannot decode image: {e}")))?;
+        let (w, h) = image::ImageDecoder::dimensions(&decoder);
         if u64::from(w) * u64::from(h) > MAX_WHOLE_IMAGE_PIXELS {
             return Err(slide_err(
                 &name,
@@ -313,14 +315,13 @@ impl<R: Read + Seek> Slide<R> {
                 ),
             ));
         }
-        let mut r = reader()?;
-        let mut limits = image::Limits::default();
-        limits.max_alloc = Some(MAX_WHOLE_IMAGE_PIXELS * 4);
-        r.limits(limits);
-        let img = r
-            .decode()
-            .map_err(|e| slide_err(&name, format!("cannot decode image: {e}")))?;
-        let img = img.into_rgb8();
+        // As `ImageReader::decode` does: the decoded buffer counts against the limits too.
+        limits
+            .reserve(image::ImageDecoder::total_bytes(&decoder))
+            .map_err(undecodable)?;
+        let img = image::DynamicImage::from_decoder(decoder)
+            .map_err(undecodable)?
+            .into_rgb8();
         let (w, h) = img.dimensions();
         let info = SlideInfo {
             file: name,

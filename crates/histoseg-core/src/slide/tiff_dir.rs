@@ -295,34 +295,29 @@ impl<R: Read + Seek> TiffFile<R> {
 
     /// The bytes of an ASCII, BYTE or UNDEFINED tag.
     pub fn bytes(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<Vec<u8>>, String> {
-        let Some(e) = ifd.entries.get(&tag).copied() else {
+        self.bytes_up_to(ifd, tag, u64::MAX)
+    }
+
+    /// Like [`bytes`](Self::bytes), but only the first `max` bytes: the value still starts
+    /// where it did, only the count read shrinks.
+    fn bytes_up_to(&mut self, ifd: &RawIfd, tag: u16, max: u64) -> Result<Option<Vec<u8>>, String> {
+        let Some(mut e) = ifd.entries.get(&tag).copied() else {
             return Ok(None);
         };
         match e.typ {
-            1 | 2 | 7 => self
-                .value_bytes(&e)
-                .map(Some)
-                .map_err(|m| format!("tag {tag}: {m}")),
+            1 | 2 | 7 => {
+                e.count = e.count.min(max);
+                self.value_bytes(&e)
+                    .map(Some)
+                    .map_err(|m| format!("tag {tag}: {m}"))
+            }
             t => Err(format!("tag {tag} has type {t}, expected bytes")),
         }
     }
 
     /// An ASCII tag as text (lossy UTF-8, trailing NULs removed), cut to [`MAX_TEXT_BYTES`].
     pub fn text(&mut self, ifd: &RawIfd, tag: u16) -> Result<Option<String>, String> {
-        let mut ifd_cut;
-        let mut ifd = ifd;
-        if let Some(e) = ifd.entries.get(&tag)
-            && matches!(e.typ, 1 | 2 | 7)
-            && e.count > MAX_TEXT_BYTES
-        {
-            // The value's start stays where it was: only the count shrinks.
-            ifd_cut = ifd.clone();
-            if let Some(cut) = ifd_cut.entries.get_mut(&tag) {
-                cut.count = MAX_TEXT_BYTES;
-            }
-            ifd = &ifd_cut;
-        }
-        Ok(self.bytes(ifd, tag)?.map(|b| {
+        Ok(self.bytes_up_to(ifd, tag, MAX_TEXT_BYTES)?.map(|b| {
             let s = String::from_utf8_lossy(&b).into_owned();
             s.trim_end_matches('\0').to_string()
         }))
