@@ -20,6 +20,8 @@
 //!   read back onto the slide; QuPath GeoJSON, COCO and CSV.
 //! - [`safe_name`]: names read from files reduced to safe file names.
 //! - [`stain`]: colour deconvolution (H&E, H-DAB) and H&E colour augmentation.
+//! - [`tissue`]: a slide's tissue regions and tissue area, for densities per mm².
+//! - [`nuclei`]: nuclei instances as outlines with QuPath's shape and stain measurements.
 #![deny(missing_docs)]
 
 pub mod annotations;
@@ -32,11 +34,13 @@ pub mod instances;
 pub mod jpeg;
 pub mod metrics;
 pub mod morphology;
+pub mod nuclei;
 mod par;
 pub mod rect;
 pub mod regions;
 pub mod safe_name;
 pub mod slide;
 pub mod stain;
+pub mod tissue;
 
 pub use error::{Error, Result};

@@ -10,6 +10,10 @@ use crate::error::{ModelError, Result};
 /// The compute backends this build can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// A hardware GPU through wgpu when there is one, else the CPU backend: a software
+    /// adapter (lavapipe, llvmpipe, SwiftShader) runs these models about 40 times slower than
+    /// burn's CPU backend on the same cores.
+    Auto,
     /// burn-wgpu: Vulkan, Metal, DX12 or WebGPU.
     Wgpu,
     /// burn's pure-Rust CPU backend (flex).
@@ -20,9 +24,12 @@ impl std::str::FromStr for Backend {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
+            "auto" => Ok(Self::Auto),
             "wgpu" | "gpu" => Ok(Self::Wgpu),
             "cpu" => Ok(Self::Cpu),
-            other => Err(format!("unknown device {other:?}: expected wgpu or cpu")),
+            other => Err(format!(
+                "unknown device {other:?}: expected auto, wgpu or cpu"
+            )),
         }
     }
 }
@@ -34,6 +41,8 @@ pub struct ComputeDevice {
     pub device: Device,
     /// Human-readable description, e.g. `wgpu: llvmpipe (LLVM 15.0.6, 256 bits) on Vulkan`.
     pub description: String,
+    /// Whether the device is a wgpu adapter that renders in software on the CPU.
+    pub software: bool,
 }
 
 impl Backend {
@@ -41,10 +50,23 @@ impl Backend {
     /// return the same device.
     pub fn open(self) -> Result<ComputeDevice> {
         match self {
+            Self::Auto => open_auto(),
             Self::Cpu => open_cpu(),
             Self::Wgpu => open_wgpu(),
         }
     }
+}
+
+/// wgpu when its adapter is a real GPU; otherwise the CPU backend, saying why.
+fn open_auto() -> Result<ComputeDevice> {
+    let why = match open_wgpu() {
+        Ok(gpu) if !gpu.software => return Ok(gpu),
+        Ok(gpu) => format!("{} renders in software", gpu.description),
+        Err(e) => e.to_string(),
+    };
+    let mut cpu = open_cpu()?;
+    cpu.description = format!("{} (auto: {why})", cpu.description);
+    Ok(cpu)
 }
 
 #[cfg(feature = "cpu")]
@@ -52,6 +74,7 @@ fn open_cpu() -> Result<ComputeDevice> {
     Ok(ComputeDevice {
         device: Device::flex(),
         description: "cpu: burn flex".into(),
+        software: false,
     })
 }
 
@@ -73,6 +96,7 @@ fn open_wgpu() -> Result<ComputeDevice> {
         Ok(ComputeDevice {
             device,
             description: format!("wgpu: {} on {:?}", info.name, info.backend),
+            software: info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu,
         })
     })
     .clone()
@@ -97,6 +121,7 @@ pub async fn open_wgpu_async() -> Result<ComputeDevice> {
     Ok(ComputeDevice {
         device,
         description: format!("wgpu: {name} on {:?}", info.backend),
+        software: info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu,
     })
 }
 

@@ -5,6 +5,7 @@
 //!   [`segmenter`]: either one, any input size.
 //! - [`loss`]: BCE (with the U-Net [`weight_map`]), soft Dice, both.
 //! - [`infer`]: tiled whole-image inference; [`postprocess`]: mask, nuclei, centres.
+//! - [`slide`]: nuclei over a whole slide, window by window, outlined and measured.
 //! - [`weights`]: torchvision ResNet-50 import and the `.hsm` model file.
 //! - [`device`]: wgpu or CPU.
 #![deny(missing_docs)]
@@ -19,6 +20,7 @@ pub mod postprocess;
 pub mod predict;
 pub mod resnet;
 pub mod segmenter;
+pub mod slide;
 pub mod train;
 pub mod unet;
 pub mod unet_resnet;

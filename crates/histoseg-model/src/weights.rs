@@ -38,6 +38,19 @@ pub struct ModelSpec {
     /// saved before the split existed read as 2.
     #[serde(default = "default_split_depth")]
     pub split_depth: f32,
+    /// Microns per pixel of the training images, where stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpp: Option<f64>,
+}
+
+impl ModelSpec {
+    /// Microns per pixel the model expects: as stated, else 0.25 (40x, the resolution of
+    /// TNBC, MoNuSeg and BreCaHAD, which every model here is trained on).
+    pub fn training_mpp(&self) -> f64 {
+        self.mpp
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .unwrap_or(0.25)
+    }
 }
 
 /// The split depth of models that do not state one.

@@ -20,6 +20,7 @@ fn spec(config: ModelConfig) -> ModelSpec {
         threshold: 0.5,
         min_area: 8,
         split_depth: 3.0,
+        mpp: None,
     }
 }
 

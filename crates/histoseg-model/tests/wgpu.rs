@@ -61,3 +61,22 @@ fn wgpu_loss_and_gradients_match_the_cpu_backend() {
     );
     assert!(c.1 != c.0, "the step changed nothing");
 }
+
+/// `auto` never picks a software adapter: lavapipe here (which runs these models about 40 times
+/// slower than the CPU backend), a hardware GPU where there is one.
+#[test]
+fn auto_prefers_a_hardware_gpu_and_otherwise_the_cpu() {
+    let wgpu = Backend::Wgpu.open().expect("a wgpu adapter");
+    let auto = Backend::Auto.open().expect("auto always finds a device");
+    eprintln!("wgpu: {}; auto: {}", wgpu.description, auto.description);
+    assert!(!auto.software, "auto chose {}", auto.description);
+    if wgpu.software {
+        assert!(
+            auto.description.starts_with("cpu") && auto.description.contains("software"),
+            "{}",
+            auto.description
+        );
+    } else {
+        assert_eq!(auto.description, wgpu.description);
+    }
+}

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model_args;
 pub mod overview;
 pub mod predict;
+pub mod predict_slide;
 pub mod preprocess;
 pub mod train;
 

@@ -7,11 +7,12 @@ use histoseg_model::device::{Backend, ComputeDevice};
 use histoseg_model::predict::Predictor;
 use histoseg_model::weights::load_hsm;
 
-/// `--device wgpu|cpu`.
+/// `--device auto|wgpu|cpu`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArgs {
-    /// Where to run: wgpu (any GPU wgpu finds: Vulkan, Metal, DX12) or cpu.
-    #[arg(long, default_value = "wgpu", value_parser = parse_backend)]
+    /// Where to run: auto (a GPU when wgpu finds a hardware one, else the CPU), wgpu (any
+    /// adapter wgpu finds: Vulkan, Metal, DX12, or a software one) or cpu.
+    #[arg(long, default_value = "auto", value_parser = parse_backend)]
     pub device: Backend,
 }
 

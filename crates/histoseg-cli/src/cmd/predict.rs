@@ -11,7 +11,10 @@ use histoseg_core::fragment::Fragment;
 use histoseg_core::instances::LabelMap;
 use image::{ImageBuffer, Luma, Rgb, RgbImage};
 
+use histoseg_core::nuclei::summary_csv;
+
 use super::model_args::{DeviceArgs, load_predictor};
+use super::predict_slide;
 
 /// Arguments of `histoseg predict`.
 #[derive(Debug, clap::Args)]
@@ -19,9 +22,15 @@ pub struct Args {
     /// A model file (.hsm) or a run folder; default: the shipped model.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Images or fragments (names made by `histoseg extract` map points to the slide).
+    /// Images, fragments (names made by `histoseg extract` map points to the slide) or whole
+    /// slides (Aperio, OME-TIFF, pyramids): a slide is predicted over its tissue, window by
+    /// window, into outlined, measured nuclei and `summary.csv`.
     #[arg(required = true)]
     images: Vec<PathBuf>,
+    /// On slides: predict in this level-0 rectangle `x,y,w,h` instead of the detected tissue
+    /// (and take every input as a slide).
+    #[arg(long, value_parser = super::predict_slide::parse_region)]
+    region: Option<histoseg_core::rect::Rect>,
     /// Output folder.
     #[arg(short, long)]
     out: PathBuf,
@@ -108,7 +117,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut total = 0;
+    let mut summaries = Vec::new();
     for path in &args.images {
+        if let Some(slide) = predict_slide::open_if_slide(path, args.region.is_some())? {
+            let summary =
+                predict_slide::run(&predictor, path, slide, args.region, &args.out, args.quiet)?;
+            total += summary.total() as usize;
+            summaries.push(summary);
+            continue;
+        }
         let image = image::open(path)
             .with_context(|| format!("cannot read {}", path.display()))?
             .to_rgb8();
@@ -166,6 +183,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             geo.display()
         );
         total += points.len();
+    }
+    if !summaries.is_empty() {
+        let file = args.out.join("summary.csv");
+        std::fs::write(&file, summary_csv(&summaries))
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        outln!(
+            "{} slide(s) summarised in {}",
+            summaries.len(),
+            file.display()
+        );
     }
     outln!("{} image(s), {total} nuclei", args.images.len());
     Ok(())

@@ -147,28 +147,11 @@ struct ClassificationOut<'a> {
 /// The annotations of a GeoJSON file; `file` names it in errors.
 pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
     let at = At::file(file);
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| At::line(file, e.line()).error(format!("not GeoJSON: {e}")))?;
-    let features: Vec<&Value> = match (&value, value["type"].as_str()) {
-        (Value::Array(list), _) => list.iter().collect(),
-        (_, Some("FeatureCollection")) => value["features"]
-            .as_array()
-            .ok_or_else(|| at.error("the FeatureCollection has no 'features' list"))?
-            .iter()
-            .collect(),
-        (_, Some("Feature")) => vec![&value],
-        _ => {
-            return Err(at.error("expected a FeatureCollection, a Feature or a list of features"));
-        }
-    };
+    let value = parse(file, text)?;
     let mut out = Vec::new();
-    for (i, feature) in features.iter().enumerate() {
+    for (i, feature) in features(at, &value)?.iter().enumerate() {
         let which = format!("features[{i}]");
-        let class = match &feature["properties"]["classification"] {
-            Value::Object(c) => c.get("name").and_then(Value::as_str).unwrap_or(""),
-            Value::String(name) => name.as_str(),
-            _ => "",
-        };
+        let class = class_of(feature);
         let geometry = &feature["geometry"];
         let coordinates = &geometry["coordinates"];
         let kind = geometry["type"].as_str().unwrap_or("");
@@ -201,6 +184,35 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Annotation>> {
     Ok(out)
 }
 
+/// The JSON of a GeoJSON file, or an error naming the line.
+pub(super) fn parse(file: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| At::line(file, e.line()).error(format!("not GeoJSON: {e}")))
+}
+
+/// The features of a `FeatureCollection`, a single `Feature` or a plain list of features.
+pub(super) fn features<'v>(at: At<'_>, value: &'v Value) -> Result<Vec<&'v Value>> {
+    match (value, value["type"].as_str()) {
+        (Value::Array(list), _) => Ok(list.iter().collect()),
+        (_, Some("FeatureCollection")) => Ok(value["features"]
+            .as_array()
+            .ok_or_else(|| at.error("the FeatureCollection has no 'features' list"))?
+            .iter()
+            .collect()),
+        (_, Some("Feature")) => Ok(vec![value]),
+        _ => Err(at.error("expected a FeatureCollection, a Feature or a list of features")),
+    }
+}
+
+/// A feature's class name: QuPath's `classification` object (or a bare name); `""` without.
+pub(super) fn class_of(feature: &Value) -> &str {
+    match &feature["properties"]["classification"] {
+        Value::Object(c) => c.get("name").and_then(Value::as_str).unwrap_or(""),
+        Value::String(name) => name.as_str(),
+        _ => "",
+    }
+}
+
 fn list<'v>(at: At<'_>, which: &str, value: &'v Value) -> Result<&'v Vec<Value>> {
     value
         .as_array()
@@ -217,7 +229,7 @@ fn position(at: At<'_>, which: &str, value: &Value) -> Result<(f64, f64)> {
     }
 }
 
-fn polygon(at: At<'_>, which: &str, value: &Value) -> Result<Geometry> {
+pub(super) fn polygon(at: At<'_>, which: &str, value: &Value) -> Result<Geometry> {
     let rings = list(at, which, value)?;
     match rings.as_slice() {
         [outer] => {

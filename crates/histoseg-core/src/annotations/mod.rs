@@ -19,6 +19,7 @@
 
 pub mod coco;
 pub mod csv;
+pub mod detections;
 pub mod geojson;
 mod lookup;
 pub mod makesense;

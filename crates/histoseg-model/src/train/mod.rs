@@ -273,6 +273,7 @@ pub fn spec_for(options: &TrainOptions) -> Result<ModelSpec> {
         threshold: 0.5,
         min_area: 10,
         split_depth: crate::weights::default_split_depth(),
+        mpp: None,
     })
 }
 

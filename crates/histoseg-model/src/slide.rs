@@ -1,0 +1,254 @@
+//! Nuclei over a whole slide: the tissue regions (or a region the user chose) are cut into
+//! cells, and each cell is read at level 0 with a margin around it, predicted, outlined and
+//! measured, one window at a time, so memory follows the window, not the slide. A nucleus on
+//! a seam is whole in both windows (the margin is wider than a nucleus) and kept once: by the
+//! window whose cell holds its centroid. The two windows see it in different context, so its
+//! centroid can move by a pixel between them: a window also takes nuclei just outside its cell
+//! ([`SEAM_SLACK`]) unless an earlier window already gave one at the same place.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+
+use histoseg_core::nuclei::{MeasuredNucleus, measure_nuclei};
+use histoseg_core::rect::Rect;
+use histoseg_core::slide::Slide;
+use histoseg_core::stain::StainMatrix;
+use image::RgbImage;
+use image::imageops::{FilterType, resize};
+
+use crate::error::{ModelError, Result};
+use crate::predict::Predictor;
+
+/// How a slide is cut for prediction, in level-0 pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlideParams {
+    /// Side of the cells each window owns.
+    pub cell: u32,
+    /// Pixels read around a cell on every side; wider than the largest nucleus.
+    pub margin: u32,
+    /// Model pixels per slide pixel: windows are resized by this before prediction, so a
+    /// model trained at 0.25 µm per pixel sees a 0.5 µm slide at its own scale (2).
+    pub scale: f64,
+}
+
+impl Default for SlideParams {
+    /// 1024 px cells with a 64 px margin: a window of at most 1152 x 1152 px (4 MB of RGB, and
+    /// about 25 MB with the model's maps), and a margin twice a large nucleus at 40x.
+    fn default() -> Self {
+        Self {
+            cell: 1024,
+            margin: 64,
+            scale: 1.0,
+        }
+    }
+}
+
+/// One unit of work: the cell it owns and the larger rectangle it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Nuclei whose centroid lies here are this window's.
+    pub cell: Rect,
+    /// What is read and predicted: the cell and its margin, within the slide.
+    pub read: Rect,
+    /// Index of the region the cell belongs to.
+    pub region: usize,
+}
+
+/// The windows covering `regions` (level-0 pixels) of a slide of size `level0`, region by
+/// region, row by row. Regions are clipped to the slide.
+pub fn plan_windows(
+    regions: &[Rect],
+    level0: (u32, u32),
+    params: &SlideParams,
+) -> Result<Vec<Window>> {
+    if params.cell == 0 {
+        return Err(ModelError::Config(
+            "a slide cell needs at least one pixel".into(),
+        ));
+    }
+    if !(0.125..=8.0).contains(&params.scale) {
+        return Err(ModelError::Config(format!(
+            "the scale from slide to model pixels must lie in 1/8..8, got {}",
+            params.scale
+        )));
+    }
+    let slide = Rect::new(0, 0, level0.0, level0.1);
+    let mut windows = Vec::new();
+    for (index, region) in regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.intersection(&slide)?)))
+    {
+        for y in (region.y..region.bottom() as u32).step_by(params.cell as usize) {
+            for x in (region.x..region.right() as u32).step_by(params.cell as usize) {
+                let cell = Rect::new(x, y, params.cell, params.cell)
+                    .intersection(&region)
+                    .unwrap_or(region);
+                let m = params.margin;
+                let (x0, y0) = (cell.x.saturating_sub(m), cell.y.saturating_sub(m));
+                let x1 = (cell.right() + u64::from(m)).min(u64::from(level0.0)) as u32;
+                let y1 = (cell.bottom() + u64::from(m)).min(u64::from(level0.1)) as u32;
+                windows.push(Window {
+                    cell,
+                    read: Rect::new(x0, y0, x1 - x0, y1 - y0),
+                    region: index,
+                });
+            }
+        }
+    }
+    Ok(windows)
+}
+
+/// How far outside its cell (level-0 pixels) a window still takes a nucleus.
+pub const SEAM_SLACK: f64 = 8.0;
+
+/// Whether `rect` grown by `slack` on every side holds `(x, y)`.
+fn holds(rect: &Rect, (x, y): (f64, f64), slack: f64) -> bool {
+    x >= f64::from(rect.x) - slack
+        && y >= f64::from(rect.y) - slack
+        && x < rect.right() as f64 + slack
+        && y < rect.bottom() as f64 + slack
+}
+
+/// Whether `(x, y)` lies within `slack` of the border of `rect`.
+fn near_border(rect: &Rect, (x, y): (f64, f64), slack: f64) -> bool {
+    holds(rect, (x, y), slack) && !holds(rect, (x, y), -slack)
+}
+
+/// A kept nucleus near a seam: centroid and equivalent radius.
+type SeamNucleus = ((f64, f64), f64);
+
+/// Nuclei kept near a seam, bucketed by position.
+#[derive(Default)]
+struct SeamNuclei(HashMap<(i64, i64), Vec<SeamNucleus>>);
+
+impl SeamNuclei {
+    const BUCKET: f64 = 32.0;
+
+    fn key((x, y): (f64, f64)) -> (i64, i64) {
+        (
+            (x / Self::BUCKET).floor() as i64,
+            (y / Self::BUCKET).floor() as i64,
+        )
+    }
+
+    /// Whether a nucleus already kept stands where `at` (radius `r`) does: centroids closer
+    /// than 3 px or 0.6 of the smaller radius (touching nuclei are about two radii apart).
+    fn seen(&self, at: (f64, f64), r: f64) -> bool {
+        let (kx, ky) = Self::key(at);
+        (kx - 1..=kx + 1)
+            .flat_map(|x| (ky - 1..=ky + 1).map(move |y| (x, y)))
+            .filter_map(|k| self.0.get(&k))
+            .flatten()
+            .any(|&(c, r2)| (c.0 - at.0).hypot(c.1 - at.1) < (0.6 * r.min(r2)).max(3.0))
+    }
+
+    fn insert(&mut self, at: (f64, f64), r: f64) {
+        self.0.entry(Self::key(at)).or_default().push((at, r));
+    }
+}
+
+/// Predicts nuclei over `regions` of `slide` (level-0 pixels), giving each nucleus to `found`
+/// in level-0 coordinates as soon as its window is done. `progress(done, total)` counts
+/// windows; returning `false` cancels with an error. Returns how many nuclei were found.
+pub fn predict_slide<R: Read + Seek>(
+    predictor: &Predictor,
+    slide: &mut Slide<R>,
+    regions: &[Rect],
+    params: &SlideParams,
+    found: &mut dyn FnMut(MeasuredNucleus) -> Result<()>,
+    progress: &mut dyn FnMut(usize, usize) -> bool,
+) -> Result<u64> {
+    let level0 = slide
+        .level_dimensions(0)
+        .ok_or_else(|| ModelError::Input(format!("{}: the slide has no image", slide.name())))?;
+    let windows = plan_windows(regions, level0, params)?;
+    let stains = StainMatrix::hematoxylin_eosin();
+    let mut count = 0;
+    let mut seams = SeamNuclei::default();
+    for (i, window) in windows.iter().enumerate() {
+        let image = slide
+            .read_region(0, window.read)
+            .map_err(|e| ModelError::Input(e.to_string()))?;
+        let image = at_model_scale(image, params.scale);
+        let prediction = predictor.predict(&image, &mut |_, _| true)?;
+        let (dx, dy) = (f64::from(window.read.x), f64::from(window.read.y));
+        for nucleus in measure_nuclei(&prediction.labels, &image, &stains, 0.5) {
+            let nucleus = nucleus.placed(1.0 / params.scale, dx, dy);
+            let at = nucleus.centroid;
+            // The first region holding the centroid owns it, should regions overlap.
+            let owner = regions.iter().position(|r| holds(r, at, 0.0));
+            if !holds(&window.cell, at, SEAM_SLACK) || owner != Some(window.region) {
+                continue;
+            }
+            let radius = (nucleus.area / std::f64::consts::PI).sqrt();
+            if near_border(&window.cell, at, 2.0 * SEAM_SLACK) {
+                if seams.seen(at, radius) {
+                    continue;
+                }
+                seams.insert(at, radius);
+            }
+            found(nucleus)?;
+            count += 1;
+        }
+        if !progress(i + 1, windows.len()) {
+            return Err(ModelError::Input("prediction cancelled".into()));
+        }
+    }
+    Ok(count)
+}
+
+/// `image` resized by `scale` (bilinear), or as it is at scale 1.
+fn at_model_scale(image: RgbImage, scale: f64) -> RgbImage {
+    if (scale - 1.0).abs() < 1e-9 {
+        return image;
+    }
+    let size = |v: u32| ((f64::from(v) * scale).round() as u32).max(1);
+    resize(
+        &image,
+        size(image.width()),
+        size(image.height()),
+        FilterType::Triangle,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_partition_the_regions_and_windows_add_the_margin_within_the_slide() {
+        let params = SlideParams {
+            cell: 100,
+            margin: 10,
+            scale: 1.0,
+        };
+        let regions = [Rect::new(50, 40, 250, 120), Rect::new(900, 900, 200, 200)];
+        let windows = plan_windows(&regions, (1000, 1000), &params).expect("valid");
+        let area: u64 = windows.iter().map(|w| w.cell.area()).sum();
+        assert_eq!(
+            area,
+            250 * 120 + 100 * 100,
+            "the second region is clipped to the slide"
+        );
+        for (i, a) in windows.iter().enumerate() {
+            assert!(a.read.contains(&a.cell));
+            assert!(Rect::new(0, 0, 1000, 1000).contains(&a.read));
+            for b in &windows[i + 1..] {
+                assert!(!a.cell.intersects(&b.cell));
+            }
+        }
+        assert_eq!(windows[0].read, Rect::new(40, 30, 120, 120));
+        assert_eq!(
+            windows.last().map(|w| w.read),
+            Some(Rect::new(890, 890, 110, 110))
+        );
+        let bad = |cell, scale| SlideParams {
+            cell,
+            margin: 0,
+            scale,
+        };
+        assert!(plan_windows(&regions, (10, 10), &bad(0, 1.0)).is_err());
+        assert!(plan_windows(&regions, (10, 10), &bad(10, 0.0)).is_err());
+    }
+}
