@@ -23,6 +23,10 @@ fn predict_region(slide: &str, region: &str, out: &Path) -> (Value, String) {
     let text = std::fs::read_to_string(out.join(format!("{stem}.nuclei.geojson")))
         .expect("the GeoJSON is written");
     let summary = std::fs::read_to_string(out.join("summary.csv")).expect("summary.csv");
+    assert!(
+        !out.join(format!("{stem}.nuclei.geojson.partial")).exists(),
+        "the partial file is renamed when complete"
+    );
     (serde_json::from_str(&text).expect("valid JSON"), summary)
 }
 

@@ -114,10 +114,13 @@ pub fn run(
         None => 1.0,
     };
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("slide");
+    // Written under a temporary name and renamed when complete: a cancelled or failed run
+    // leaves no half-written GeoJSON under the final name (nor replaces a complete one).
     let file = out.join(format!("{stem}.nuclei.geojson"));
-    let writer = File::create(&file)
+    let partial = out.join(format!("{stem}.nuclei.geojson.partial"));
+    let writer = File::create(&partial)
         .map(BufWriter::new)
-        .with_context(|| format!("cannot write {}", file.display()))?;
+        .with_context(|| format!("cannot write {}", partial.display()))?;
     let mut geojson = GeoJsonWriter::new(writer, 0)?;
     for r in &regions {
         let box_ = Geometry::Rect {
@@ -153,7 +156,7 @@ pub fn run(
             geojson
                 .detection(&nucleus.to_detection(NUCLEUS, mpp))
                 .map_err(|source| ModelError::Io {
-                    file: file.clone(),
+                    file: partial.clone(),
                     source,
                 })
         },
@@ -167,7 +170,9 @@ pub fn run(
     bar.finish_and_clear();
     geojson
         .finish()
-        .with_context(|| format!("cannot write {}", file.display()))?;
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, &file)
+        .with_context(|| format!("cannot rename {} to {}", partial.display(), file.display()))?;
     outln!(
         "{}: {} nuclei in {} region(s) -> {}",
         path.display(),
