@@ -16,6 +16,7 @@
 //! - [`regions`]: tissue detection on a slide overview (threshold, morphology, boxes).
 //! - [`jpeg`]: JPEG encoding of fragments and overviews.
 //! - [`extract`]: regions mapped to level 0, split into fragments and read from the slide.
+//! - [`manifest`]: `manifest.json` of an extraction, written and read through one type.
 //! - [`annotations`]: one annotation model in level-0 pixels; Makesense.AI exports of fragments
 //!   read back onto the slide; QuPath GeoJSON, COCO and CSV.
 //! - [`safe_name`]: names read from files reduced to safe file names.
@@ -32,6 +33,7 @@ pub mod filters;
 pub mod fragment;
 pub mod instances;
 pub mod jpeg;
+pub mod manifest;
 pub mod metrics;
 pub mod morphology;
 pub mod nuclei;
@@ -42,5 +44,6 @@ pub mod safe_name;
 pub mod slide;
 pub mod stain;
 pub mod tissue;
+mod union_find;
 
 pub use error::{Error, Result};

@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::union_find::DisjointSets;
+
 /// An axis-aligned integer rectangle, half-open, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Rect {
@@ -162,22 +164,13 @@ impl Link {
     }
 }
 
-/// Union-find root with path halving.
-fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
 /// Repeatedly replaces linked boxes by their bounding box until no two are linked; the result
 /// is sorted. Empty rectangles are dropped.
 fn merge_linked(rects: &[Rect], link: Link) -> Vec<Rect> {
     let mut boxes: Vec<Rect> = rects.iter().copied().filter(|r| !r.is_empty()).collect();
     loop {
         boxes.sort_unstable();
-        let mut parent: Vec<usize> = (0..boxes.len()).collect();
+        let mut sets = DisjointSets::new(boxes.len());
         let mut merged_any = false;
         for i in 0..boxes.len() {
             let limit = boxes[i].right() + link.reach();
@@ -186,12 +179,8 @@ fn merge_linked(rects: &[Rect], link: Link) -> Vec<Rect> {
                 if u64::from(boxes[j].x) > limit {
                     break;
                 }
-                if link.joins(&boxes[i], &boxes[j]) {
-                    let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-                    if ri != rj {
-                        parent[rj] = ri;
-                        merged_any = true;
-                    }
+                if link.joins(&boxes[i], &boxes[j]) && sets.union(i, j) {
+                    merged_any = true;
                 }
             }
         }
@@ -200,7 +189,7 @@ fn merge_linked(rects: &[Rect], link: Link) -> Vec<Rect> {
         }
         let mut groups: Vec<Option<Rect>> = vec![None; boxes.len()];
         for (i, b) in boxes.iter().enumerate() {
-            let root = find(&mut parent, i);
+            let root = sets.find(i);
             groups[root] = Some(groups[root].map_or(*b, |g| g.union(b)));
         }
         boxes = groups.into_iter().flatten().collect();

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::morphology::BitMask;
 use crate::rect::{Rect, filter_by_area, merge_intersecting, merge_near};
+use crate::union_find::DisjointSets;
 
 /// How the channel is binarised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -162,7 +163,7 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
     let (_, height) = mask.dimensions();
     // Runs: (row, first x, one past the last x).
     let mut runs: Vec<(u32, u32, u32)> = Vec::new();
-    let mut parent: Vec<u32> = Vec::new();
+    let mut sets = DisjointSets::default();
     let mut above = 0..0;
     for y in 0..height {
         let start = runs.len();
@@ -193,7 +194,7 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
                 }
             }
             runs.push((y as u32, s as u32, e as u32));
-            parent.push(parent.len() as u32);
+            sets.push();
             x = e;
         }
         // Join with the runs above that touch, diagonals included.
@@ -205,7 +206,7 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
             }
             let mut k = j;
             while k < above.end && runs[k].1 <= e {
-                union(&mut parent, i as u32, k as u32);
+                sets.union(i, k);
                 k += 1;
             }
         }
@@ -213,7 +214,7 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
     }
     let mut extents: Vec<Option<(u32, u32, u32, u32)>> = vec![None; runs.len()];
     for (i, &(y, s, e)) in runs.iter().enumerate() {
-        let root = find(&mut parent, i as u32) as usize;
+        let root = sets.find(i);
         extents[root] = Some(match extents[root] {
             None => (s, y, e - 1, y),
             Some((x0, y0, x1, y1)) => (x0.min(s), y0.min(y), x1.max(e - 1), y1.max(y)),
@@ -226,22 +227,6 @@ fn component_boxes(mask: &BitMask) -> Vec<Rect> {
         .collect();
     boxes.sort_unstable();
     boxes
-}
-
-fn find(parent: &mut [u32], mut i: u32) -> u32 {
-    while parent[i as usize] != i {
-        let up = parent[parent[i as usize] as usize];
-        parent[i as usize] = up;
-        i = up;
-    }
-    i
-}
-
-fn union(parent: &mut [u32], a: u32, b: u32) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    if ra != rb {
-        parent[ra.max(rb) as usize] = ra.min(rb);
-    }
 }
 
 /// Share of tissue pixels inside `rect` (clipped to the mask).

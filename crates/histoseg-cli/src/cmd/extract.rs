@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use histoseg_core::extract::{crop_from_overview, plan_fragments, read_fragment, scale_rect};
-use histoseg_core::fragment::{Fragment, NameStyle};
+use histoseg_core::fragment::NameStyle;
+use histoseg_core::manifest::{Manifest, ManifestFragment, ManifestSlide};
 use histoseg_core::rect::Rect;
 use histoseg_core::regions::{RegionParams, Threshold, detect_regions};
 use histoseg_core::slide::Slide;
 use image::{Rgb, RgbImage};
-use serde::Serialize;
 
 use crate::progress;
 
@@ -77,31 +77,6 @@ fn parse_threshold(text: &str) -> Result<Threshold, String> {
 }
 
 /// What `manifest.json` records: every slide and every fragment, in level-0 pixels.
-#[derive(Debug, Serialize)]
-struct Manifest {
-    slides: Vec<SlideEntry>,
-}
-
-#[derive(Debug, Serialize)]
-struct SlideEntry {
-    slide: PathBuf,
-    width: u32,
-    height: u32,
-    overview: String,
-    /// Level-0 pixels per overview pixel, so annotations made on the overview map back.
-    overview_downsample: f64,
-    regions_image: String,
-    regions: Vec<Rect>,
-    fragments: Vec<FragmentEntry>,
-}
-
-#[derive(Debug, Serialize)]
-struct FragmentEntry {
-    file: String,
-    #[serde(flatten)]
-    fragment: Fragment,
-}
-
 /// Detects tissue on each slide's overview, writes the fragments, the overview, the overview
 /// with the regions drawn and `manifest.json`.
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -126,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let slides_bar = progress::bar(args.slides.len() as u64, "slides", args.quiet);
-    let mut manifest = Manifest { slides: Vec::new() };
+    let mut manifest = Manifest::default();
     for path in &args.slides {
         slides_bar.set_message(path.display().to_string());
         // Errors from the slide reader already name the file.
@@ -136,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     slides_bar.finish_and_clear();
     let manifest_path = args.output.join("manifest.json");
-    fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)?)
+    fs::write(&manifest_path, manifest.to_json())
         .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     let fragments: usize = manifest.slides.iter().map(|s| s.fragments.len()).sum();
     let regions: usize = manifest.slides.iter().map(|s| s.regions.len()).sum();
@@ -148,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Result<SlideEntry> {
+fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Result<ManifestSlide> {
     let mut slide = Slide::open_path(path)?;
     slide.set_strict(args.strict);
     let (width, height) = slide
@@ -200,7 +175,7 @@ fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Res
             };
             let file = fragment.file_name(style, "jpg");
             write_jpeg(&pixels, &args.output.join(&file), args.quality)?;
-            fragments.push(FragmentEntry { file, fragment });
+            fragments.push(ManifestFragment { file, fragment });
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -210,13 +185,13 @@ fn extract_slide(path: &Path, args: &Args, params: &RegionParams) -> anyhow::Res
                 .join()
                 .map_err(|_| anyhow::anyhow!("a JPEG writer thread panicked"))??;
         }
-        Ok(SlideEntry {
-            slide: path.to_owned(),
+        Ok(ManifestSlide {
+            slide: path.display().to_string(),
             width,
             height,
-            overview: overview_name.clone(),
-            overview_downsample,
-            regions_image: regions_name.clone(),
+            overview: Some(overview_name.clone()),
+            overview_downsample: Some(overview_downsample),
+            regions_image: Some(regions_name.clone()),
             regions: stages
                 .regions
                 .iter()

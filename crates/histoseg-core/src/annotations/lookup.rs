@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Deserialize;
-
 use super::At;
 use crate::fragment::{Fragment, check_downsample};
+use crate::manifest::Manifest;
 use crate::rect::Rect;
 use crate::{Error, Result};
 
@@ -16,31 +15,6 @@ pub struct FragmentLookup {
     by_name: BTreeMap<String, Fragment>,
     by_stem: HashMap<String, Vec<String>>,
     slide_sizes: BTreeMap<String, (u32, u32)>,
-}
-
-#[derive(Deserialize)]
-struct Manifest {
-    slides: Vec<ManifestSlide>,
-}
-
-#[derive(Deserialize)]
-struct ManifestSlide {
-    #[serde(default)]
-    slide: String,
-    width: u32,
-    height: u32,
-    /// The overview's file name and downsample: annotations made on the overview map back
-    /// like a fragment's (manifests before `overview_downsample` lack it).
-    overview: Option<String>,
-    overview_downsample: Option<f64>,
-    fragments: Vec<ManifestFragment>,
-}
-
-#[derive(Deserialize)]
-struct ManifestFragment {
-    file: String,
-    #[serde(flatten)]
-    fragment: Fragment,
 }
 
 /// `name` without a directory part.
@@ -88,12 +62,7 @@ impl FragmentLookup {
     /// Adds the fragments (and slide sizes) recorded in the `manifest.json` that
     /// `histoseg extract` writes; `file` names it in errors.
     pub fn add_manifest(&mut self, file: &str, json: &str) -> Result<()> {
-        let manifest: Manifest =
-            serde_json::from_str(json).map_err(|e| Error::AnnotationInput {
-                file: file.to_owned(),
-                line: Some(e.line()),
-                problem: format!("not a fragment manifest: {e}"),
-            })?;
+        let manifest = Manifest::parse(file, json)?;
         let invalid = |problem: String| Error::AnnotationInput {
             file: file.to_owned(),
             line: None,
