@@ -12,11 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 SLIDE=${1:-$HISTOSEG_DATA/slides/cmu-1-small-region.svs}
 BATCHES=${2:-5}
-TORCH_VENV="$HISTOSEG_CACHE/torch-venv"
-if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$TORCH_VENV"
-  "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.9.1 numpy==2.4.6
-fi
+source bench/torch_venv.sh
 # The dev profile builds burn and our own crates optimised (see Cargo.toml); the test command
 # has already built it.
 cargo build -q --workspace --examples

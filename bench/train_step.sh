@@ -12,11 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 DEVICE=${1:-cpu}
 STEPS=${2:-3}
-TORCH_VENV="$HISTOSEG_CACHE/torch-venv"
-if [ ! -x "$TORCH_VENV/bin/python" ] || ! "$TORCH_VENV/bin/python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$TORCH_VENV"
-  "$TORCH_VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.9.1 numpy==2.4.6
-fi
+source bench/torch_venv.sh
 # The dev profile: every dependency (burn included) is built at opt-level 2 there, and the test
 # command has already built it; a release build of burn costs another ~25 minutes on 2 cores.
 cargo build -q --workspace --examples

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 mod common;
-use common::{histoseg, shared};
+use common::{failure_message, histoseg, shared};
 
 fn output(cmd: &mut Command) -> (String, String) {
     let out = cmd.assert().success().get_output().clone();
@@ -225,17 +225,14 @@ fn model_commands_explain_bad_input() {
     let tmp = tempfile::tempdir().expect("tmp");
     let bogus = tmp.path().join("bogus.hsm");
     std::fs::write(&bogus, b"definitely not weights").expect("write");
-    let out = histoseg()
-        .args(["predict", "--device", "cpu", "--model"])
-        .arg(&bogus)
-        .arg(shared("tnbc/Slide_07/07_1.png"))
-        .arg("-o")
-        .arg(tmp.path())
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failure_message(
+        histoseg()
+            .args(["predict", "--device", "cpu", "--model"])
+            .arg(&bogus)
+            .arg(shared("tnbc/Slide_07/07_1.png"))
+            .arg("-o")
+            .arg(tmp.path()),
+    );
     assert!(
         err.contains("bogus.hsm") && err.contains("signature"),
         "{err}"

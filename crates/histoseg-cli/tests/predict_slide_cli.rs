@@ -8,7 +8,7 @@ use histoseg_core::annotations::detections;
 use serde_json::Value;
 
 mod common;
-use common::{histoseg, shared};
+use common::{failure_message, histoseg, shared};
 
 /// Runs `predict` on `slide` in `region`; returns the GeoJSON and `summary.csv`.
 fn predict_region(slide: &str, region: &str, out: &Path) -> (Value, String) {
@@ -162,23 +162,20 @@ fn a_slide_without_mpp_is_measured_in_pixels() {
 #[test]
 fn a_region_outside_the_slide_is_refused_naming_the_slide() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let out = histoseg()
-        .args([
-            "predict",
-            "--device",
-            "cpu",
-            "--quiet",
-            "--region",
-            "5000,5000,10,10",
-        ])
-        .arg(shared("slides/cmu-1-small-region.svs"))
-        .arg("-o")
-        .arg(tmp.path())
-        .assert()
-        .failure()
-        .get_output()
-        .clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = failure_message(
+        histoseg()
+            .args([
+                "predict",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--region",
+                "5000,5000,10,10",
+            ])
+            .arg(shared("slides/cmu-1-small-region.svs"))
+            .arg("-o")
+            .arg(tmp.path()),
+    );
     assert!(
         stderr.contains("outside") && stderr.contains("cmu-1-small-region.svs"),
         "{stderr}"

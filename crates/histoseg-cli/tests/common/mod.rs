@@ -21,3 +21,9 @@ pub fn shared(path: &str) -> PathBuf {
 pub fn histoseg() -> Command {
     Command::cargo_bin("histoseg").expect("the histoseg binary is built")
 }
+
+/// Runs `cmd`, which must fail, and gives back what it said on stderr.
+pub fn failure_message(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().get_output().clone();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
