@@ -54,8 +54,13 @@ pub struct Window {
     pub region: usize,
 }
 
+/// Longest side of a window at the model's scale. It bounds a window's memory (about 100 MB
+/// of maps at 2304 px) whatever scale a slide's mpp asks for: cells shrink to fit.
+pub const MAX_MODEL_WINDOW: u32 = 2304;
+
 /// The windows covering `regions` (level-0 pixels) of a slide of size `level0`, region by
-/// region, row by row. Regions are clipped to the slide.
+/// region, row by row. Regions are clipped to the slide; cells are made smaller than
+/// `params.cell` where the window would exceed [`MAX_MODEL_WINDOW`] at the model's scale.
 pub fn plan_windows(
     regions: &[Rect],
     level0: (u32, u32),
@@ -72,6 +77,14 @@ pub fn plan_windows(
             params.scale
         )));
     }
+    let fits = (f64::from(MAX_MODEL_WINDOW) / params.scale) as u32;
+    let side = params.cell.min(fits.saturating_sub(2 * params.margin));
+    if side < 16 {
+        return Err(ModelError::Config(format!(
+            "a margin of {} px leaves no room for a cell in a window of {fits} px",
+            params.margin
+        )));
+    }
     let slide = Rect::new(0, 0, level0.0, level0.1);
     let mut windows = Vec::new();
     for (index, region) in regions
@@ -79,9 +92,9 @@ pub fn plan_windows(
         .enumerate()
         .filter_map(|(i, r)| Some((i, r.intersection(&slide)?)))
     {
-        for y in (region.y..region.bottom() as u32).step_by(params.cell as usize) {
-            for x in (region.x..region.right() as u32).step_by(params.cell as usize) {
-                let cell = Rect::new(x, y, params.cell, params.cell)
+        for y in (region.y..region.bottom() as u32).step_by(side as usize) {
+            for x in (region.x..region.right() as u32).step_by(side as usize) {
+                let cell = Rect::new(x, y, side, side)
                     .intersection(&region)
                     .unwrap_or(region);
                 let m = params.margin;
@@ -249,6 +262,32 @@ mod tests {
             scale,
         };
         assert!(plan_windows(&regions, (10, 10), &bad(0, 1.0)).is_err());
+        // A slide whose mpp asks for 8x: cells shrink so windows stay within bounds.
+        let big = SlideParams {
+            cell: 1024,
+            margin: 64,
+            scale: 8.0,
+        };
+        let windows = plan_windows(&[Rect::new(0, 0, 1000, 1000)], (1000, 1000), &big).expect("ok");
+        assert!(windows.len() > 1);
+        for w in &windows {
+            assert!(f64::from(w.read.w.max(w.read.h)) * 8.0 <= f64::from(MAX_MODEL_WINDOW));
+        }
+        let default_at_2x = SlideParams {
+            scale: 2.0,
+            ..SlideParams::default()
+        };
+        let windows = plan_windows(&[Rect::new(0, 0, 3000, 3000)], (3000, 3000), &default_at_2x);
+        assert_eq!(
+            windows.expect("ok")[0].cell.w,
+            1024,
+            "the default fits at 2x"
+        );
+        let huge_margin = SlideParams {
+            margin: 2000,
+            ..SlideParams::default()
+        };
+        assert!(plan_windows(&regions, (10, 10), &huge_margin).is_err());
         assert!(plan_windows(&regions, (10, 10), &bad(10, 0.0)).is_err());
     }
 }
