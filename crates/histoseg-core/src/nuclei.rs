@@ -126,6 +126,12 @@ impl Summary {
 /// assert_eq!(lines[3], "\"b, c.tif\",Nucleus,3,4,megapixels,0.75,per megapixel");
 /// ```
 pub fn summary_csv(summaries: &[Summary]) -> String {
+    // Writing to memory cannot fail, and every field is UTF-8.
+    let bytes = write_summaries(summaries).unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+fn write_summaries(summaries: &[Summary]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let mut out = csv::Writer::from_writer(Vec::new());
     let header = [
         "slide",
@@ -136,7 +142,7 @@ pub fn summary_csv(summaries: &[Summary]) -> String {
         "density",
         "density_unit",
     ];
-    let mut rows = vec![out.write_record(header)];
+    out.write_record(header)?;
     for s in summaries {
         let (area, unit, per) = match s.mpp {
             Some((mx, my)) => (s.tissue_pixels * mx * my / 1e6, "mm^2", "per mm^2"),
@@ -145,7 +151,7 @@ pub fn summary_csv(summaries: &[Summary]) -> String {
         let total = ("All".to_owned(), s.total());
         for (class, n) in s.counts.iter().chain(std::iter::once(&total)) {
             let density = if area > 0.0 { *n as f64 / area } else { 0.0 };
-            rows.push(out.write_record([
+            out.write_record([
                 &s.slide,
                 class,
                 &n.to_string(),
@@ -153,15 +159,13 @@ pub fn summary_csv(summaries: &[Summary]) -> String {
                 unit,
                 &round6(density).to_string(),
                 per,
-            ]));
+            ])?;
         }
     }
-    // Writing to memory cannot fail.
-    drop(rows);
-    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
+    Ok(out.into_inner()?)
 }
 
-/// Six significant decimals, without trailing zeros.
+/// Rounded to six decimal places.
 fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }

@@ -74,6 +74,22 @@ impl Rect {
         px >= self.x && py >= self.y && (px as u64) < self.right() && (py as u64) < self.bottom()
     }
 
+    /// Whether the point `(x, y)` (pixel coordinates, not pixel indices) lies inside the
+    /// rectangle grown by `margin` on every side; a negative margin shrinks it.
+    ///
+    /// ```
+    /// use histoseg_core::rect::Rect;
+    /// let r = Rect::new(10, 10, 5, 5);
+    /// assert!(r.holds(14.9, 10.0, 0.0) && !r.holds(15.0, 12.0, 0.0));
+    /// assert!(r.holds(16.0, 12.0, 2.0) && !r.holds(11.0, 12.0, -2.0));
+    /// ```
+    pub fn holds(&self, x: f64, y: f64, margin: f64) -> bool {
+        x >= f64::from(self.x) - margin
+            && y >= f64::from(self.y) - margin
+            && x < self.right() as f64 + margin
+            && y < self.bottom() as f64 + margin
+    }
+
     /// The shared pixels of two rectangles, or `None` when they share none.
     ///
     /// ```

@@ -73,13 +73,7 @@ impl Tissue {
             .filter(|(x, y, v)| {
                 let cx = (f64::from(*x) + 0.5) * sx;
                 let cy = (f64::from(*y) + 0.5) * sy;
-                v[0] > 0
-                    && regions.iter().any(|r| {
-                        cx >= f64::from(r.x)
-                            && cy >= f64::from(r.y)
-                            && cx < r.right() as f64
-                            && cy < r.bottom() as f64
-                    })
+                v[0] > 0 && regions.iter().any(|r| r.holds(cx, cy, 0.0))
             })
             .count();
         count as f64 * sx * sy

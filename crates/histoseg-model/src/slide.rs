@@ -115,17 +115,9 @@ pub fn plan_windows(
 /// How far outside its cell (level-0 pixels) a window still takes a nucleus.
 pub const SEAM_SLACK: f64 = 8.0;
 
-/// Whether `rect` grown by `slack` on every side holds `(x, y)`.
-fn holds(rect: &Rect, (x, y): (f64, f64), slack: f64) -> bool {
-    x >= f64::from(rect.x) - slack
-        && y >= f64::from(rect.y) - slack
-        && x < rect.right() as f64 + slack
-        && y < rect.bottom() as f64 + slack
-}
-
 /// Whether `(x, y)` lies within `slack` of the border of `rect`.
 fn near_border(rect: &Rect, (x, y): (f64, f64), slack: f64) -> bool {
-    holds(rect, (x, y), slack) && !holds(rect, (x, y), -slack)
+    rect.holds(x, y, slack) && !rect.holds(x, y, -slack)
 }
 
 /// A kept nucleus near a seam: centroid and equivalent radius.
@@ -162,15 +154,16 @@ impl SeamNuclei {
 }
 
 /// Predicts nuclei over `regions` of `slide` (level-0 pixels), giving each nucleus to `found`
-/// in level-0 coordinates as soon as its window is done. `progress(done, total)` counts
-/// windows; returning `false` cancels with an error. Returns how many nuclei were found.
+/// in level-0 coordinates as soon as its window is done. `progress(done, total, nuclei)`
+/// counts windows and the nuclei found so far; returning `false` cancels with an error.
+/// Returns how many nuclei were found.
 pub fn predict_slide<R: Read + Seek>(
     predictor: &Predictor,
     slide: &mut Slide<R>,
     regions: &[Rect],
     params: &SlideParams,
     found: &mut dyn FnMut(MeasuredNucleus) -> Result<()>,
-    progress: &mut dyn FnMut(usize, usize) -> bool,
+    progress: &mut dyn FnMut(usize, usize, u64) -> bool,
 ) -> Result<u64> {
     let level0 = slide
         .level_dimensions(0)
@@ -190,8 +183,8 @@ pub fn predict_slide<R: Read + Seek>(
             let nucleus = nucleus.placed(1.0 / params.scale, dx, dy);
             let at = nucleus.centroid;
             // The first region holding the centroid owns it, should regions overlap.
-            let owner = regions.iter().position(|r| holds(r, at, 0.0));
-            if !holds(&window.cell, at, SEAM_SLACK) || owner != Some(window.region) {
+            let owner = regions.iter().position(|r| r.holds(at.0, at.1, 0.0));
+            if !window.cell.holds(at.0, at.1, SEAM_SLACK) || owner != Some(window.region) {
                 continue;
             }
             let radius = (nucleus.area / std::f64::consts::PI).sqrt();
@@ -204,7 +197,7 @@ pub fn predict_slide<R: Read + Seek>(
             found(nucleus)?;
             count += 1;
         }
-        if !progress(i + 1, windows.len()) {
+        if !progress(i + 1, windows.len(), count) {
             return Err(ModelError::Input("prediction cancelled".into()));
         }
     }

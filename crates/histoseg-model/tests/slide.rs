@@ -37,7 +37,7 @@ fn nuclei(predictor: &Predictor, region: Rect, cell: u32) -> Vec<MeasuredNucleus
             found.push(n);
             Ok(())
         },
-        &mut |_, _| true,
+        &mut |_, _, _| true,
     )
     .expect("predicted");
     assert_eq!(count as usize, found.len());

@@ -9,9 +9,8 @@ use anyhow::bail;
 use histoseg_core::annotations::{Annotation, Geometry, geojson};
 use histoseg_core::fragment::Fragment;
 use histoseg_core::instances::LabelMap;
-use image::{ImageBuffer, Luma, Rgb, RgbImage};
-
 use histoseg_core::nuclei::summary_csv;
+use image::{ImageBuffer, Luma, Rgb, RgbImage};
 
 use super::model_args::{DeviceArgs, load_predictor};
 use super::predict_slide;

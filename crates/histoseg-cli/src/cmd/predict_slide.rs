@@ -2,7 +2,6 @@
 //! window by window, streaming QuPath detections (outlines and measurements) to
 //! `<stem>.nuclei.geojson`, with the tissue regions as annotations, and one summary per slide.
 
-use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
@@ -27,15 +26,12 @@ const OVERVIEW_SIDE: u32 = 2048;
 
 /// Tissue for densities is found on the green channel, which both haematoxylin and eosin
 /// absorb: on the red channel (the fragments' default) pale pink stroma reads as glass.
-const TISSUE: RegionParams = RegionParams {
-    channel: 1,
-    threshold: histoseg_core::regions::Threshold::Otsu,
-    open_radius: 2,
-    close_radius: 4,
-    gap: 16,
-    min_area: 32 * 32,
-    min_tissue_fraction: 0.0,
-};
+fn tissue_params() -> RegionParams {
+    RegionParams {
+        channel: 1,
+        ..RegionParams::default()
+    }
+}
 
 /// Parses `x,y,w,h` in level-0 pixels.
 pub fn parse_region(text: &str) -> Result<Rect, String> {
@@ -86,7 +82,7 @@ pub fn run(
     let level0 = slide
         .level_dimensions(0)
         .context("the slide has no image")?;
-    let tissue = Tissue::find(&mut slide, OVERVIEW_SIDE, &TISSUE)?;
+    let tissue = Tissue::find(&mut slide, OVERVIEW_SIDE, &tissue_params())?;
     let regions = match region {
         Some(r) => {
             let inside = r.intersection(&Rect::new(0, 0, level0.0, level0.1));
@@ -141,7 +137,6 @@ pub fn run(
         ..Summary::default()
     };
     let bar = crate::progress::bar(1, "windows", quiet);
-    let found = Cell::new(0u64);
     predict_slide(
         predictor,
         &mut slide,
@@ -152,7 +147,6 @@ pub fn run(
         },
         &mut |nucleus| {
             summary.count(NUCLEUS);
-            found.set(found.get() + 1);
             geojson
                 .detection(&nucleus.to_detection(NUCLEUS, mpp))
                 .map_err(|source| ModelError::Io {
@@ -160,10 +154,10 @@ pub fn run(
                     source,
                 })
         },
-        &mut |done, total| {
+        &mut |done, total, nuclei| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
-            bar.set_message(format!("{} nuclei", found.get()));
+            bar.set_message(format!("{nuclei} nuclei"));
             true
         },
     )?;
