@@ -175,5 +175,27 @@ export declare class Model {
       signal?: AbortSignal;
     },
   ): Promise<Prediction>;
+  predictSlide(
+    slide: Slide,
+    regions: Rect[],
+    options?: {
+      skip?: number[];
+      known?: { centroid: [number, number]; area: number }[];
+      onWindow?: (index: number, nuclei: MeasuredNucleus[], done: number, total: number) => void | Promise<void>;
+      onTiles?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ windows: number; nuclei: number }>;
   dispose(): void;
+}
+
+/** A nucleus with its outline and measurements, in level-0 pixels. */
+export interface MeasuredNucleus {
+  outline: [number, number][];
+  centroid: [number, number];
+  /** Pixel count, in level-0 px². */
+  area: number;
+  perimeter: number;
+  circularity: number;
+  hematoxylinOd: number;
 }

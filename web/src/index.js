@@ -323,6 +323,47 @@ export class Model {
     });
   }
 
+  /**
+   * Nuclei over `regions` (level-0 `{x, y, w, h}`) of an open `slide`, window by window: 1024 px
+   * cells read at level 0 with a 64 px margin, resized to the model's resolution (the slide's
+   * mpp against the model's), outlined and measured; a nucleus on a seam is kept once. Each
+   * window's pixels are read in the slide's worker while the model runs on the previous one.
+   * `skip` holds windows already done and `known` the nuclei they kept (a resumed run);
+   * `onWindow(index, nuclei, done, total)` sees each finished window's nuclei
+   * (`{outline, centroid, area, perimeter, circularity, hematoxylinOd}`, level-0 pixels) and
+   * may return a promise (saving them) that the next window waits for; `onTiles(done, total)`
+   * sees the model's tiles. Aborting `signal` stops after the current window with an
+   * AbortError; finished windows stay reported. Resolves to `{windows, nuclei}` of this call.
+   */
+  async predictSlide(slide, regions, { skip = [], known = [], onWindow, onTiles, signal } = {}) {
+    const { width, height } = slide.info.levels[0];
+    const { mpp_x: mppX, mpp_y: mppY } = slide.info;
+    const { run, windows } = await this.client.request('slideRun',
+      [this.handle, regions, width, height, mppX ?? undefined, mppY ?? undefined, known]);
+    const done = new Set(skip);
+    const todo = windows.map((_, i) => i).filter((i) => !done.has(i));
+    let nuclei = 0;
+    let next = null;
+    try {
+      next = todo.length ? slide.readRegion(0, windows[todo[0]].read) : null;
+      for (let k = 0; k < todo.length; k++) {
+        if (signal?.aborted) throw abortError();
+        const picture = await next;
+        next = k + 1 < todo.length ? slide.readRegion(0, windows[todo[k + 1]].read) : null;
+        const found = await this.client.request('predictWindow', [run, todo[k], picture], onTiles, {
+          transfer: [picture.pixels.buffer], signal,
+        });
+        done.add(todo[k]);
+        nuclei += found.length;
+        await onWindow?.(todo[k], found, done.size, windows.length);
+      }
+      return { windows: todo.length, nuclei };
+    } finally {
+      next?.catch(() => {});
+      this.client.request('endRun', [run]).catch(() => {});
+    }
+  }
+
   /** Frees the model and stops its worker. */
   dispose() { this.client.worker.terminate(); }
 }

@@ -6,6 +6,7 @@ import { serve } from './worker-protocol.js';
 
 const ready = init();
 const models = new Map();
+const runs = new Map();
 const cancelled = new Set();
 let nextHandle = 1;
 
@@ -39,6 +40,32 @@ async function run(id, op, args) {
       } finally {
         cancelled.delete(id);
       }
+    }
+    case 'slideRun': {
+      const [handle, regions, width, height, mppX, mppY, known] = args;
+      const slideRun = modelOf(handle).slideRun(regions, width, height, mppX, mppY);
+      if (known?.length) slideRun.remember(known);
+      const run = nextHandle++;
+      runs.set(run, slideRun);
+      return { run, windows: slideRun.windows() };
+    }
+    case 'predictWindow': {
+      const [run, index, image] = args;
+      const slideRun = runs.get(run);
+      if (!slideRun) throw new Error(`slide run ${run} has ended`);
+      const progress = (done, total) => {
+        postMessage({ id, progress: [done, total] });
+        return new Promise((resolve) => setTimeout(() => resolve(!cancelled.has(id)), 0));
+      };
+      try {
+        return await slideRun.predict(index, image.pixels, image.width, image.height, progress);
+      } finally {
+        cancelled.delete(id);
+      }
+    }
+    case 'endRun': {
+      runs.get(args[0])?.free();
+      return runs.delete(args[0]);
     }
     case 'cancel':
       cancelled.add(args[0]);

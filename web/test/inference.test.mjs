@@ -152,6 +152,65 @@ test('CPU backend: the native CLI\'s probabilities within 1e-3, same nuclei', as
   assertLikeNative(got);
 });
 
+/** The mean vertex of an outline `[[x, y], ...]`. */
+const middle = (outline) => outline.reduce(([sx, sy], [x, y]) => [sx + x / outline.length, sy + y / outline.length], [0, 0]);
+
+test('a slide region window by window: the native CLI\'s outlines; a resumed run keeps the same nuclei', async () => {
+  // Two windows (1024 px cells) on CMU-1 (0.499 µm a pixel: read at twice the size).
+  const region = { x: 700, y: 1300, w: 1100, h: 160 };
+  const out = join(scratch, 'slide');
+  const svs = join(data, 'slides/cmu-1-small-region.svs');
+  run('predict', '--device', 'cpu', '--quiet', '--region', `${region.x},${region.y},${region.w},${region.h}`, svs, '-o', out);
+  const nativeOutlines = JSON.parse(readFileSync(join(out, 'cmu-1-small-region.nuclei.geojson'), 'utf8')).features
+    .filter((f) => f.properties.objectType === 'detection')
+    .map((f) => f.geometry.coordinates[0].slice(0, -1));
+  await gpuPage.setInputFiles('#file', svs);
+  const got = await gpuPage.evaluate(async (region) => {
+    const [modelFile] = document.querySelector('#model').files;
+    const [slideFile] = document.querySelector('#file').files;
+    const model = await window.Model.load(modelFile, { backend: 'cpu' });
+    const slide = await window.histoseg.openSlide(slideFile);
+    const windows = [];
+    const byWindow = {};
+    const full = await model.predictSlide(slide, [region], {
+      onWindow: (index, nuclei, done, total) => { windows.push([index, done, total]); byWindow[index] = nuclei; },
+    });
+    const aborted = await model.predictSlide(slide, [region], { signal: AbortSignal.abort() })
+      .then(() => 'finished', (e) => e.name);
+    // Stopped after the first window, and resumed by a new run told of what it kept.
+    const [first] = windows[0];
+    const resumed = {};
+    const again = await model.predictSlide(slide, [region], {
+      skip: [first],
+      known: byWindow[first].map(({ centroid, area }) => ({ centroid, area })),
+      onWindow: async (index, nuclei) => { resumed[index] = nuclei; },
+    });
+    model.dispose();
+    await slide.close();
+    return { full, windows, byWindow, aborted, resumed, again };
+  }, region);
+  assert.deepEqual(got.windows, [[0, 1, 2], [1, 2, 2]]);
+  const nuclei = Object.values(got.byWindow).flat();
+  assert.equal(got.full.nuclei, nuclei.length);
+  assert.ok(nativeOutlines.length > 20, `${nativeOutlines.length} nuclei natively`);
+  assert.ok(Math.abs(nuclei.length - nativeOutlines.length) <= 2,
+    `${nuclei.length} nuclei in the browser, ${nativeOutlines.length} natively`);
+  let matched = 0;
+  for (const outline of nativeOutlines) {
+    const [x, y] = middle(outline);
+    if (nuclei.some((n) => Math.hypot(middle(n.outline)[0] - x, middle(n.outline)[1] - y) <= 1)) matched++;
+  }
+  assert.ok(matched >= nativeOutlines.length - 2, `${matched} of ${nativeOutlines.length} native outlines found`);
+  for (const n of nuclei) {
+    const [x, y] = n.centroid;
+    assert.ok(x >= region.x && x < region.x + region.w && y >= region.y && y < region.y + region.h, `(${x}, ${y})`);
+    assert.ok(n.outline.length >= 3 && n.area > 0 && n.circularity > 0 && n.circularity <= 1, JSON.stringify(n));
+  }
+  assert.equal(got.aborted, 'AbortError');
+  assert.deepEqual(got.again, { windows: 1, nuclei: got.byWindow[1].length });
+  assert.deepEqual(got.resumed, { 1: got.byWindow[1] }, 'the resumed window keeps what it kept in one run');
+});
+
 test('a run can be cancelled, the main thread keeps running, the model still works', async () => {
   const got = await gpuPage.evaluate(async () => {
     const [modelFile] = document.querySelector('#model').files;

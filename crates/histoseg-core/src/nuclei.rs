@@ -7,13 +7,15 @@ use image::{GrayImage, Luma, RgbImage};
 use imageproc::contours::{BorderType, find_contours};
 use imageproc::geometry::approximate_polygon_dp;
 use imageproc::point::Point;
+use serde::{Deserialize, Serialize};
 
 use crate::annotations::detections::Detection;
 use crate::instances::LabelMap;
 use crate::stain::StainMatrix;
 
 /// One nucleus with its outline and measurements, in the pixels of the image it was found in.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MeasuredNucleus {
     /// The outer contour through the centres of its border pixels (pixel centres at +0.5),
     /// simplified; at least three vertices, not closed (the first vertex is not repeated).

@@ -9,15 +9,18 @@
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
+use histoseg_core::instances::LabelMap;
 use histoseg_core::nuclei::{MeasuredNucleus, measure_nuclei};
 use histoseg_core::rect::Rect;
 use histoseg_core::slide::Slide;
 use histoseg_core::stain::StainMatrix;
 use image::RgbImage;
 use image::imageops::{FilterType, resize};
+use serde::Serialize;
 
 use crate::error::{ModelError, Result};
 use crate::predict::Predictor;
+use crate::weights::ModelSpec;
 
 /// How a slide is cut for prediction, in level-0 pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,8 +46,23 @@ impl Default for SlideParams {
     }
 }
 
+impl SlideParams {
+    /// The default cutting for a slide of `mpp` (x, y) µm per level-0 pixel, seen at the
+    /// resolution `spec`'s model was trained at; a slide without mpp is taken as it is.
+    pub fn for_slide(mpp: Option<(f64, f64)>, spec: &ModelSpec) -> Self {
+        let scale = match mpp {
+            Some((mx, my)) => (mx + my) / 2.0 / spec.training_mpp(),
+            None => 1.0,
+        };
+        Self {
+            scale,
+            ..Self::default()
+        }
+    }
+}
+
 /// One unit of work: the cell it owns and the larger rectangle it reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Window {
     /// Nuclei whose centroid lies here are this window's.
     pub cell: Rect,
@@ -124,7 +142,7 @@ fn near_border(rect: &Rect, (x, y): (f64, f64), slack: f64) -> bool {
 type SeamNucleus = ((f64, f64), f64);
 
 /// Nuclei kept near a seam, bucketed by position.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct SeamNuclei(HashMap<(i64, i64), Vec<SeamNucleus>>);
 
 impl SeamNuclei {
@@ -153,6 +171,89 @@ impl SeamNuclei {
     }
 }
 
+/// One whole-slide run, window by window: what each window reads, and the nuclei kept so far
+/// near seams, so a nucleus two windows see is kept once. The reading and the network are the
+/// caller's ([`predict_slide`] natively; the browser's workers read and predict
+/// asynchronously), so the windows can run in any host, be paused, and be resumed.
+#[derive(Debug)]
+pub struct SlideRun {
+    regions: Vec<Rect>,
+    windows: Vec<Window>,
+    scale: f64,
+    stains: StainMatrix,
+    seams: SeamNuclei,
+}
+
+impl SlideRun {
+    /// A run over `regions` (level-0 pixels) of a slide of size `level0`.
+    pub fn new(regions: &[Rect], level0: (u32, u32), params: &SlideParams) -> Result<Self> {
+        Ok(Self {
+            regions: regions.to_vec(),
+            windows: plan_windows(regions, level0, params)?,
+            scale: params.scale,
+            stains: StainMatrix::hematoxylin_eosin(),
+            seams: SeamNuclei::default(),
+        })
+    }
+
+    /// The windows, in the order they are meant to run.
+    pub fn windows(&self) -> &[Window] {
+        &self.windows
+    }
+
+    /// A window's level-0 pixels (its `read` rectangle) resized to the model's scale.
+    pub fn model_image(&self, image: RgbImage) -> RgbImage {
+        at_model_scale(image, self.scale)
+    }
+
+    /// The nuclei window `index` keeps, in level-0 pixels, from the instance `labels` the
+    /// model found on its `image` at the model's scale. Nuclei of other cells and nuclei a
+    /// neighbouring window already kept are left out.
+    pub fn keep(
+        &mut self,
+        index: usize,
+        labels: &LabelMap,
+        image: &RgbImage,
+    ) -> Result<Vec<MeasuredNucleus>> {
+        let window = *self.windows.get(index).ok_or_else(|| {
+            ModelError::Input(format!(
+                "window {index} does not exist: the run has {}",
+                self.windows.len()
+            ))
+        })?;
+        let (dx, dy) = (f64::from(window.read.x), f64::from(window.read.y));
+        let mut kept = Vec::new();
+        for nucleus in measure_nuclei(labels, image, &self.stains, 0.5) {
+            let nucleus = nucleus.placed(1.0 / self.scale, dx, dy);
+            let at = nucleus.centroid;
+            // The first region holding the centroid owns it, should regions overlap.
+            let owner = self.regions.iter().position(|r| r.holds(at.0, at.1, 0.0));
+            if !window.cell.holds(at.0, at.1, SEAM_SLACK) || owner != Some(window.region) {
+                continue;
+            }
+            if near_border(&window.cell, at, 2.0 * SEAM_SLACK) {
+                if self.seams.seen(at, radius_of(nucleus.area)) {
+                    continue;
+                }
+                self.seams.insert(at, radius_of(nucleus.area));
+            }
+            kept.push(nucleus);
+        }
+        Ok(kept)
+    }
+
+    /// Tells a resumed run of a nucleus an earlier session kept (level-0 centroid and area),
+    /// so that the windows still to run do not find it again.
+    pub fn remember(&mut self, centroid: (f64, f64), area: f64) {
+        self.seams.insert(centroid, radius_of(area));
+    }
+}
+
+/// The radius of a disc of `area`.
+fn radius_of(area: f64) -> f64 {
+    (area.max(0.0) / std::f64::consts::PI).sqrt()
+}
+
 /// Predicts nuclei over `regions` of `slide` (level-0 pixels), giving each nucleus to `found`
 /// in level-0 coordinates as soon as its window is done. `progress(done, total, nuclei)`
 /// counts windows and the nuclei found so far; returning `false` cancels with an error.
@@ -168,36 +269,21 @@ pub fn predict_slide<R: Read + Seek>(
     let level0 = slide
         .level_dimensions(0)
         .ok_or_else(|| ModelError::Input(format!("{}: the slide has no image", slide.name())))?;
-    let windows = plan_windows(regions, level0, params)?;
-    let stains = StainMatrix::hematoxylin_eosin();
+    let mut run = SlideRun::new(regions, level0, params)?;
+    let total = run.windows().len();
     let mut count = 0;
-    let mut seams = SeamNuclei::default();
-    for (i, window) in windows.iter().enumerate() {
+    for index in 0..total {
+        let read = run.windows()[index].read;
         let image = slide
-            .read_region(0, window.read)
+            .read_region(0, read)
             .map_err(|e| ModelError::Input(e.to_string()))?;
-        let image = at_model_scale(image, params.scale);
+        let image = run.model_image(image);
         let prediction = predictor.predict(&image, &mut |_, _| true)?;
-        let (dx, dy) = (f64::from(window.read.x), f64::from(window.read.y));
-        for nucleus in measure_nuclei(&prediction.labels, &image, &stains, 0.5) {
-            let nucleus = nucleus.placed(1.0 / params.scale, dx, dy);
-            let at = nucleus.centroid;
-            // The first region holding the centroid owns it, should regions overlap.
-            let owner = regions.iter().position(|r| r.holds(at.0, at.1, 0.0));
-            if !window.cell.holds(at.0, at.1, SEAM_SLACK) || owner != Some(window.region) {
-                continue;
-            }
-            let radius = (nucleus.area / std::f64::consts::PI).sqrt();
-            if near_border(&window.cell, at, 2.0 * SEAM_SLACK) {
-                if seams.seen(at, radius) {
-                    continue;
-                }
-                seams.insert(at, radius);
-            }
+        for nucleus in run.keep(index, &prediction.labels, &image)? {
             found(nucleus)?;
             count += 1;
         }
-        if !progress(i + 1, windows.len(), count) {
+        if !progress(index + 1, total, count) {
             return Err(ModelError::Input("prediction cancelled".into()));
         }
     }

@@ -18,6 +18,7 @@ use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::pixels;
+use crate::slide_run::WebSlideRun;
 use crate::web::{from_js, to_js};
 
 thread_local! {
@@ -136,6 +137,22 @@ impl WebModel {
         })
     }
 
+    /// A whole-slide run over `regions` (`[{x, y, w, h}]`, level-0 pixels) of a slide of
+    /// `width` x `height` level-0 pixels, `mpp_x` x `mpp_y` µm a pixel where it says
+    /// (windows are resized to the model's resolution).
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = slideRun))]
+    pub fn slide_run(
+        &self,
+        regions: JsValue,
+        width: u32,
+        height: u32,
+        mpp_x: Option<f64>,
+        mpp_y: Option<f64>,
+    ) -> Result<WebSlideRun, JsError> {
+        let mpp = mpp_x.map(|x| (x, mpp_y.unwrap_or(x)));
+        WebSlideRun::new(Rc::clone(&self.predictor), regions, (width, height), mpp)
+    }
+
     /// Predicts on an image (1, 3 or 4 bytes a pixel, e.g. `ImageData.data`): a promise of
     /// `{width, height, probabilities: Float32Array, mask: Uint8Array, nuclei, backend}`.
     /// `fragment` (its file name or `{source, x, y, w, h, downsample}`) adds level-0
@@ -183,7 +200,7 @@ fn fragment_of(value: JsValue) -> Result<Option<Fragment>, JsError> {
 
 /// Calls the progress callback; `false` (or a promise resolving to it) asks to cancel. A
 /// callback that throws does not stop the run.
-async fn report(callback: Option<&js_sys::Function>, done: usize, total: usize) -> bool {
+pub(crate) async fn report(callback: Option<&js_sys::Function>, done: usize, total: usize) -> bool {
     let Some(callback) = callback else {
         return true;
     };

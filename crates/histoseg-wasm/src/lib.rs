@@ -13,6 +13,7 @@
 //! - [`annotations`]: the annotation model as JSON-friendly values and the format conversions.
 //! - `inference` (feature `inference`, the separate inference bundle): `.hsm` models on WebGPU
 //!   or the CPU.
+//! - `slide_run` (feature `inference`): a model over a whole slide's regions, window by window.
 #![deny(missing_docs)]
 
 pub mod annotations;
@@ -24,6 +25,8 @@ pub mod options;
 pub mod pixels;
 pub mod reader;
 pub mod session;
+#[cfg(feature = "inference")]
+pub mod slide_run;
 pub mod web;
 
 pub use error::{Error, Result};

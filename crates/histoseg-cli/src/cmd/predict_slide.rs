@@ -103,12 +103,6 @@ pub fn run(
     };
     let info = slide.info();
     let mpp = info.mpp_x.zip(info.mpp_y.or(info.mpp_x));
-    // The model sees the slide at the resolution it was trained at, where the slide says its
-    // own; a slide without mpp is taken as it is.
-    let scale = match mpp {
-        Some((mx, my)) => (mx + my) / 2.0 / predictor.spec.training_mpp(),
-        None => 1.0,
-    };
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("slide");
     // Written under a temporary name and renamed when complete: a cancelled or failed run
     // leaves no half-written GeoJSON under the final name (nor replaces a complete one).
@@ -141,10 +135,7 @@ pub fn run(
         predictor,
         &mut slide,
         &regions,
-        &SlideParams {
-            scale,
-            ..SlideParams::default()
-        },
+        &SlideParams::for_slide(mpp, &predictor.spec),
         &mut |nucleus| {
             summary.count(NUCLEUS);
             geojson
