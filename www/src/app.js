@@ -34,6 +34,7 @@ const state = {
   /** @type {Slide|null} */ slide: null,
   /** @type {{key: string, name: string, size: number, hash: string}|null} */ id: null,
   /** @type {ExtractedFragment[]} */ fragments: [],
+  /** Level-0 tissue regions of the last detection. @type {{x: number, y: number, w: number, h: number}[]} */ regions: [],
   /** @type {string[]} */ thumbs: [],
   current: -1,
   seq: 0,
@@ -60,7 +61,7 @@ async function openFile(file) {
     status(`Opening ${file.name}…`);
     const h = await library;
     await saver.idle;
-    assist.reset();
+    await assist.reset();
     if (state.slide) await state.slide.close();
     state.slide = null;
     const id = await slideKey(file);
@@ -69,6 +70,7 @@ async function openFile(file) {
     state.id = id;
     const saved = await loadSaved(id.key);
     model.reset(saved?.annotations ?? [], saved?.classes ?? null);
+    await assist.restore(id.key);
     const level0 = slide.info.levels[0];
     $('#slide-name').textContent = `${file.name} — ${level0.width} × ${level0.height} px, ${slide.info.levels.length} level(s)`;
     $('#slide-name').classList.remove('muted');
@@ -130,6 +132,7 @@ async function detect() {
     const d = await slide.detectRegions(options);
     if (seq !== state.seq) return;
     overview.setDetection(d);
+    state.regions = d.regions_level0;
     $('#detect-state').textContent = `threshold ${d.threshold}: ${d.components.length} first boxes, `
       + `${d.merged.length} merged, ${d.regions.length} regions (${Math.round(performance.now() - t0)} ms). Cutting fragments…`;
     const ds = $('#downsample').value;
@@ -325,6 +328,7 @@ $('#fit').addEventListener('click', () => view.fit());
 view.onSelection = () => {
   if (view.selection.size) proposals.select(null);
   updateCounts();
+  assist.update();
 };
 
 // ---- model proposals ----------------------------------------------------------------------
@@ -333,7 +337,22 @@ const assist = new ModelPanel({
   proposals,
   current: () => (state.current >= 0 ? { index: state.current, fragment: state.fragments[state.current] } : null),
   currentClass: () => view.cls,
+  slide: () => state.slide,
+  slideKey: () => state.id?.key ?? null,
+  tissue: () => state.regions,
+  selection: selectedRects,
 });
+
+/** The selected rectangle annotations, in level-0 pixels (whole pixels, at least one). */
+function selectedRects() {
+  return [...view.selection].map((id) => model.items.get(id)?.geometry)
+    .filter((g) => g?.type === 'rect')
+    .map((g) => {
+      const x = Math.max(0, Math.floor(g.x));
+      const y = Math.max(0, Math.floor(g.y));
+      return { x, y, w: Math.max(1, Math.ceil(g.x + g.w) - x), h: Math.max(1, Math.ceil(g.y + g.h) - y) };
+    });
+}
 proposals.onChange(() => view.redraw());
 
 /** The proposal keys (`N` next, `A` accept, `X`/`Delete` reject); true if `key` was one. */
@@ -343,7 +362,7 @@ function proposalKey(key) {
     if (p) {
       view.selection.clear();
       updateCounts();
-      view.reveal(p.x, p.y);
+      showProposal(p);
     }
     return Boolean(p);
   }
@@ -351,6 +370,16 @@ function proposalKey(key) {
   if (key === 'a') return proposals.decide(view.cls);
   if (key === 'x' || key === 'delete' || key === 'backspace') return proposals.decide(null);
   return false;
+}
+
+/** Shows proposal `p`: on the fragment holding it when the open one does not. */
+async function showProposal(p) {
+  const holds = (f) => p.x >= f.x && p.y >= f.y && p.x < f.x + f.w && p.y < f.y + f.h;
+  if (!holds(view.fragment ?? { x: 0, y: 0, w: 0, h: 0 })) {
+    const i = state.fragments.findIndex((f) => holds(f.fragment));
+    if (i >= 0) await openFragment(i, false);
+  }
+  view.reveal(p.x, p.y);
 }
 
 model.onChange((reason) => {

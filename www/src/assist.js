@@ -1,9 +1,12 @@
 // The Model panel: loads an `.hsm` model on the chosen backend in its own worker (the shipped
 // default model, fetched from the page's own origin when proposals are first asked for, or the
-// user's own from `histoseg export`), runs it on the current fragment with progress and cancel,
-// and hands the nuclei to the proposals. A failed or cancelled run changes nothing: proposals are replaced only by a
-// finished run, and annotations only change when the pathologist accepts proposals.
+// user's own from `histoseg export`) and runs it over the open fragment, the selected
+// rectangles or all the tissue: window by window at level 0 and at the model's resolution,
+// with progress, pause, cancel and resume. Each finished window's nuclei join the proposals
+// and are saved with the run (IndexedDB), so a reload resumes without redoing finished
+// windows. Annotations only change when the pathologist accepts proposals.
 import { Model } from '../../web/src/index.js';
+import { Autosaver, PROPOSALS, load as loadSaved } from './store.js';
 
 /** @typedef {import('./proposals.js').Proposals} Proposals */
 /** @typedef {import('../../web/src/index.js').ExtractedFragment} ExtractedFragment */
@@ -24,24 +27,45 @@ function describeModel(/** @type {import('../../web/src/index.js').ModelInfo} */
   return lines.join(' ');
 }
 
+/**
+ * What a run covers and how far it got: saved with its proposals.
+ * @typedef {{model: string, what: string, regions: {x: number, y: number, w: number, h: number}[],
+ *   done: number[], total: number}} Run
+ */
+
 export class ModelPanel {
   /**
-   * @param {{proposals: Proposals, current: () => Current|null, currentClass: () => string}} deps
+   * @param {{proposals: Proposals, current: () => Current|null, currentClass: () => string,
+   *   slide: () => any, slideKey: () => string|null, tissue: () => Run['regions'],
+   *   selection: () => Run['regions']}} deps
    */
-  constructor({ proposals, current, currentClass }) {
+  constructor({ proposals, current, currentClass, slide, slideKey, tissue, selection }) {
     this.proposals = proposals;
     this.current = current;
     this.currentClass = currentClass;
+    this.slide = slide;
+    this.slideKey = slideKey;
+    this.tissue = tissue;
+    this.selection = selection;
     /** @type {Model|null} */
     this.model = null;
     /** The user's model file; `null` means the default model. @type {File|null} */
     this.file = null;
     /** The run in progress. @type {AbortController|null} */
     this.controller = null;
+    /** Why the run in progress is being stopped. @type {'pause'|'cancel'|null} */
+    this.stopping = null;
+    /** The last run, finished or not. @type {Run|null} */
+    this.job = null;
     this.loading = false;
+    /** While a slide changes: no saves. */
+    this.holding = false;
     this.seq = 0;
+    this.saver = new Autosaver(PROPOSALS);
+    this.saver.onError = (e) => this.sayRun(`The proposals could not be saved: ${messageOf(e)}. `
+      + 'They stay in this tab; annotations are saved on their own.', true);
     this.#listen();
-    proposals.onChange(() => this.showCounts());
+    proposals.onChange(() => { this.showCounts(); this.save(); });
     this.update();
     this.showCounts();
   }
@@ -58,7 +82,9 @@ export class ModelPanel {
     $('model-backend').addEventListener('change', () => { if (this.model || this.file) this.load(); });
     $('model-default').addEventListener('click', () => { this.file = null; this.load(); });
     $('model-run').addEventListener('click', () => this.run());
-    $('model-cancel').addEventListener('click', () => this.cancel());
+    $('model-resume').addEventListener('click', () => this.resume());
+    $('model-pause').addEventListener('click', () => this.stop('pause'));
+    $('model-cancel').addEventListener('click', () => this.stop('cancel'));
     $('proposals-accept-all').addEventListener('click', () => this.acceptAll());
     $('proposals-reject-all').addEventListener('click', () => this.rejectAll());
   }
@@ -68,6 +94,9 @@ export class ModelPanel {
 
   /** A message about runs, beside the fragment view (read out). */
   sayRun(text, error = false) { note('run-note', text, error); }
+
+  /** The loaded model's name, as runs record it. */
+  modelName() { return this.file ? this.file.name : 'nuclei-default.hsm'; }
 
   /**
    * (Re)loads the chosen model (the user's file, else the default) on the chosen backend; a
@@ -86,12 +115,12 @@ export class ModelPanel {
     this.say(`Loading ${name} (${backend})…`);
     this.update();
     try {
-      const model = await Model.load(file ?? DEFAULT_MODEL_URL, { backend, name: file ? file.name : 'nuclei-default.hsm' });
+      const model = await Model.load(file ?? DEFAULT_MODEL_URL, { backend, name: this.modelName() });
       if (seq !== this.seq) { model.dispose(); return false; }
       this.model = model;
       $('model-info').textContent = describeModel(model.info);
       this.say(`Ready: ${name} is loaded.`);
-      this.sayRun(`“Propose nuclei” runs ${name} on the open fragment (${model.info.backend}).`);
+      if (!this.job) this.sayRun(`“Propose nuclei” runs ${name} (${model.info.backend}).`);
       return true;
     } catch (e) {
       if (seq !== this.seq) return false;
@@ -105,63 +134,149 @@ export class ModelPanel {
     }
   }
 
+  /** The regions of the chosen scope (level-0 pixels) and how to name them. */
+  scope() {
+    const scope = $('model-scope').value;
+    if (scope === 'tissue') {
+      const regions = this.tissue();
+      return { regions, what: `the tissue (${regions.length} region${regions.length === 1 ? '' : 's'})` };
+    }
+    if (scope === 'selection') {
+      const regions = this.selection();
+      return { regions, what: `the selection (${regions.length} rectangle${regions.length === 1 ? '' : 's'})` };
+    }
+    const cur = this.current();
+    if (!cur) return { regions: [], what: 'no fragment' };
+    const { x, y, w, h } = cur.fragment.fragment;
+    return { regions: [{ x, y, w, h }], what: `fragment ${cur.index + 1}` };
+  }
+
   /**
-   * Runs the model on the current fragment (loading the default model first when none is
-   * loaded); its nuclei replace the proposals when it ends.
+   * Starts a run over the chosen scope (loading the default model first when none is loaded),
+   * asking before it replaces the proposals of an earlier run.
    */
   async run() {
-    if (!this.current() || this.controller || this.loading) return;
+    if (!this.slide() || this.controller || this.loading) return;
+    const { regions, what } = this.scope();
+    if (!regions.length) {
+      const hint = $('model-scope').value === 'selection'
+        ? 'Select one or more rectangles first (select tool).' : 'There is nothing to run on.';
+      this.sayRun(hint, true);
+      return;
+    }
+    const n = this.proposals.list.length;
+    if (n && !window.confirm(`Replace the ${n} proposals of the last run? Accepted ones stay annotations.`)) return;
     if (!this.model && !(await this.load())) return;
-    const cur = this.current();
-    const model = this.model;
-    if (!cur || !model || this.controller) return;
+    this.job = { model: this.modelName(), what, regions, done: [], total: 0 };
+    this.proposals.clear();
+    await this.#go();
+  }
+
+  /** Continues the last run where it stopped (after a pause, a failure or a reload). */
+  async resume() {
+    const job = this.job;
+    if (!job || this.controller || this.loading || !this.slide()) return;
+    if (!this.model && !(await this.load())) return;
+    if (job.model !== this.modelName()) {
+      this.sayRun(`This run was made with ${job.model}; load it to resume, or start a new run.`, true);
+      return;
+    }
+    await this.#go();
+  }
+
+  /** Runs the windows of `this.job` not done yet. */
+  async #go() {
+    const job = /** @type {Run} */ (this.job);
+    const model = /** @type {Model} */ (this.model);
     const controller = new AbortController();
     this.controller = controller;
+    this.stopping = null;
     this.update();
-    this.progress(0, 0);
-    const { fragment: f, index } = cur;
-    this.sayRun(`Running on fragment ${index + 1} (${model.info.backend})…`);
+    this.progress(job.done.length, job.total, 0);
+    this.sayRun(`Running on ${job.what} (${model.info.backend})…`);
     const t0 = performance.now();
+    const before = job.done.length;
     try {
-      const p = await model.predict(f.blob, {
-        fragment: f.fragment,
+      await model.predictSlide(this.slide(), job.regions, {
+        skip: job.done,
+        known: this.proposals.list.map((p) => ({ centroid: [p.x, p.y], area: p.area })),
         signal: controller.signal,
-        onProgress: (done, total) => { if (this.controller === controller) this.progress(done, total); },
+        onWindow: (index, nuclei, done, total) => {
+          job.done.push(index);
+          job.total = total;
+          this.proposals.add(nuclei); // saves the run with them
+          const perWindow = (performance.now() - t0) / (done - before);
+          this.progress(done, total, perWindow * (total - done));
+          return this.saver.idle;
+        },
+        onTiles: (done, total) => { if (this.controller === controller) this.tiles(done, total); },
       });
-      if (controller.signal.aborted) throw new DOMException('cancelled', 'AbortError');
-      this.proposals.set(p.nuclei, f.name, f.fragment.downsample);
       const s = ((performance.now() - t0) / 1000).toFixed(1);
-      this.sayRun(`${p.nuclei.length} nuclei proposed on fragment ${index + 1} in ${s} s (${p.backend}).`);
+      this.sayRun(`${this.proposals.list.length} nuclei proposed on ${job.what} in ${s} s (${model.info.backend}).`);
     } catch (e) {
-      if (/** @type {any} */ (e)?.name === 'AbortError') {
-        this.sayRun('Cancelled: the run was stopped; proposals and annotations are unchanged.');
+      if (/** @type {any} */ (e)?.name !== 'AbortError') {
+        this.sayRun(`The model failed: ${messageOf(e)}. The windows done are kept; “Resume” retries. Annotations are unchanged.`, true);
+      } else if (this.stopping === 'cancel') {
+        this.job = null;
+        this.proposals.clear();
+        this.sayRun('Cancelled: the run was stopped and its proposals dropped; annotations are unchanged.');
       } else {
-        this.sayRun(`The model failed: ${messageOf(e)}. Annotations are unchanged.`, true);
+        this.sayRun(`Paused after ${job.done.length} of ${job.total || '?'} windows: “Resume” continues, also after a reload.`);
       }
     } finally {
       this.controller = null;
+      this.stopping = null;
       $('model-progress').value = 0;
       $('model-progress-text').textContent = '';
+      this.save();
       this.update();
     }
   }
 
-  /** Stops the run in progress; it ends at its next batch of tiles and says it was cancelled. */
-  cancel() {
+  /** Stops the run in progress after its current batch of tiles: paused, or cancelled. */
+  stop(/** @type {'pause'|'cancel'} */ why) {
     if (!this.controller || this.controller.signal.aborted) return;
+    this.stopping = why;
     this.controller.abort();
-    $('model-progress-text').textContent = 'Cancelling…';
+    $('model-progress-text').textContent = why === 'pause' ? 'Pausing…' : 'Cancelling…';
     this.update();
   }
 
-  /** Shows `done` of `total` tiles (total 0: starting). */
-  progress(done, total) {
+  /** Saves the run and its proposals with the slide (queued; the newest state lands last). */
+  save() {
+    const key = this.slideKey();
+    if (!key || this.holding) return;
+    this.saver.save({ key, run: this.job, proposals: this.proposals.plain(), updated: Date.now() });
+  }
+
+  /** Brings back the run and proposals saved for the slide `key`; says what is left to do. */
+  async restore(/** @type {string} */ key) {
+    this.holding = true;
+    const saved = await loadSaved(key, PROPOSALS);
+    this.job = saved?.run ?? null;
+    this.proposals.restore(saved?.proposals ?? []);
+    this.holding = false;
+    const job = this.job;
+    if (job && job.done.length < job.total) {
+      this.sayRun(`A run on ${job.what} stopped after ${job.done.length} of ${job.total} windows: “Resume” continues it.`);
+    }
+    this.update();
+  }
+
+  /** Shows `done` of `total` windows and the time left (total 0: starting). */
+  progress(done, total, msLeft) {
     const bar = $('model-progress');
     bar.max = Math.max(1, total);
     bar.value = done;
+    const left = msLeft > 0 ? `, about ${Math.ceil(msLeft / 1000)} s left` : '';
     $('model-progress-text').textContent = total
-      ? `${done} / ${total} tiles (${Math.round((100 * done) / total)}%)`
+      ? `${done} / ${total} windows · ${this.proposals.list.length} nuclei${left}`
       : 'Starting…';
+  }
+
+  /** Shows the model's tiles of the window in progress. */
+  tiles(done, total) {
+    $('model-tiles').textContent = total ? `window: ${done} / ${total} tiles` : '';
   }
 
   acceptAll() {
@@ -177,8 +292,15 @@ export class ModelPanel {
   /** Enables what can be used now. */
   update() {
     const running = Boolean(this.controller);
-    $('model-run').disabled = running || this.loading || !this.current();
-    $('model-cancel').disabled = !running || Boolean(this.controller?.signal.aborted);
+    const stopping = !running || Boolean(this.controller?.signal.aborted);
+    const job = this.job;
+    const unfinished = Boolean(job) && (job.total === 0 || job.done.length < job.total);
+    $('model-run').disabled = running || this.loading || !this.slide();
+    $('model-resume').hidden = running || !unfinished;
+    $('model-resume').disabled = running || this.loading || !unfinished;
+    if (job) $('model-resume').textContent = `Resume (${job.done.length} / ${job.total || '?'} windows)`;
+    $('model-pause').disabled = stopping;
+    $('model-cancel').disabled = stopping;
     $('model-file').disabled = running;
     $('model-default').disabled = running || this.loading || (!this.file && Boolean(this.model));
     $('model-backend').disabled = running || this.loading;
@@ -194,10 +316,18 @@ export class ModelPanel {
     $('proposals-reject-all').disabled = c.open === 0;
   }
 
-  /** Stops any run and forgets the proposals (a new slide). */
-  reset() {
-    this.cancel();
-    this.proposals.clear();
+  /** Stops any run and forgets the run and proposals (a new slide); nothing saved is lost. */
+  async reset() {
+    this.holding = true; // until `restore`: the next slide's record is not overwritten
+    const controller = this.controller;
+    if (controller) {
+      this.stop('pause');
+      while (this.controller === controller) await new Promise((r) => setTimeout(r, 20));
+    }
+    await this.saver.idle;
+    this.job = null;
+    this.proposals.restore([]);
+    this.update();
   }
 }
 

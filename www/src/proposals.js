@@ -1,14 +1,21 @@
-// Model proposals: nuclei a segmentation model found on a fragment, in level-0 slide pixels,
-// waiting for the pathologist. Accepted ones become point annotations of the current class
-// through the annotation model (so undo, redo and autosave apply); rejected ones disappear.
-// A proposal whose accepted point is undone (or deleted) is open again; redo accepts it again.
+// Model proposals: nuclei a segmentation model found on the slide, as outlines with their
+// measurements in level-0 slide pixels, waiting for the pathologist. Accepted ones become
+// polygon annotations of the current class through the annotation model (so undo, redo and
+// autosave apply); rejected ones disappear. A proposal whose accepted outline is undone (or
+// deleted) is open again; redo accepts it again. Proposals are saved with the run that made
+// them (assist.js), so a reload keeps them and their decisions.
 import { visibleRect } from '../../web/src/osd-draw.js';
 
 /** @typedef {import('./model.js').AnnotationModel} AnnotationModel */
 /** @typedef {import('../../web/src/osd-draw.js').Transform} Transform */
+/** @typedef {import('../../web/src/index.js').MeasuredNucleus} MeasuredNucleus */
 /**
- * A nucleus proposed at level-0 (x, y), `radius` level-0 pixels (of a disc of its area).
- * @typedef {{id: number, x: number, y: number, radius: number,
+ * A nucleus proposed at level-0 (x, y) with its `outline`, `area` (level-0 px²), `perimeter`
+ * (level-0 px), `circularity` and mean haematoxylin optical density `od`; `radius` is that of a
+ * disc of its area. `annotation` is the accepted outline's id, 0 when it was accepted in an
+ * earlier session (it stays accepted).
+ * @typedef {{id: number, x: number, y: number, radius: number, outline: [number, number][],
+ *   area: number, perimeter: number, circularity: number, od: number,
  *   state: 'open'|'accepted'|'rejected', annotation: number}} Proposal
  */
 /** @typedef {{proposed: number, open: number, accepted: number, rejected: number}} Counts */
@@ -27,8 +34,7 @@ export class Proposals {
     this.list = [];
     /** Id of the selected proposal, or null. @type {number|null} */
     this.selected = null;
-    /** Name of the fragment the proposals were made on. */
-    this.source = '';
+    this.nextId = 1;
     /** @type {(() => void)[]} */
     this.listeners = [];
     // A new slide drops the proposals; any other change may reopen or close some.
@@ -40,29 +46,34 @@ export class Proposals {
 
   #emit() { for (const f of this.listeners) f(); }
 
-  /**
-   * Replaces every proposal by the nuclei of one run (their level-0 `slideX`, `slideY`; their
-   * area in the image's pixels, `downsample` level-0 pixels each).
-   * @param {{slideX: number|null, slideY: number|null, area: number}[]} nuclei
-   * @param {string} source the fragment's name
-   */
-  set(nuclei, source, downsample = 1) {
-    this.list = nuclei
-      .filter((n) => Number.isFinite(n.slideX) && Number.isFinite(n.slideY))
-      .map((n, i) => ({
-        id: i + 1, x: /** @type {number} */ (n.slideX), y: /** @type {number} */ (n.slideY),
-        radius: Math.sqrt(Math.max(0, n.area) / Math.PI) * downsample, state: 'open', annotation: 0,
-      }));
+  /** Adds a window's nuclei (level-0 outlines and measurements) as open proposals. */
+  add(/** @type {MeasuredNucleus[]} */ nuclei) {
+    for (const n of nuclei) {
+      this.list.push({
+        id: this.nextId++, x: n.centroid[0], y: n.centroid[1], radius: Math.sqrt(Math.max(0, n.area) / Math.PI),
+        outline: n.outline, area: n.area, perimeter: n.perimeter, circularity: n.circularity, od: n.hematoxylinOd,
+        state: 'open', annotation: 0,
+      });
+    }
+    if (nuclei.length) this.#emit();
+  }
+
+  /** Replaces the proposals by saved ones (`plain()` of an earlier session). */
+  restore(/** @type {Proposal[]} */ saved) {
+    this.list = saved.map((p) => ({ ...p, annotation: 0 }));
+    this.nextId = 1 + this.list.reduce((m, p) => Math.max(m, p.id), 0);
     this.selected = null;
-    this.source = source;
     this.#emit();
   }
 
-  clear() { this.set([], ''); }
+  /** The proposals as saved: their decisions kept, accepted ones settled. */
+  plain() { return this.list.map((p) => ({ ...p, state: this.isOpen(p) ? 'open' : p.state })); }
+
+  clear() { this.restore([]); }
 
   /** Is the proposal waiting for a decision? (An accepted one whose point is gone is.) */
   isOpen(/** @type {Proposal} */ p) {
-    return p.state === 'open' || (p.state === 'accepted' && !this.model.items.has(p.annotation));
+    return p.state === 'open' || (p.state === 'accepted' && p.annotation > 0 && !this.model.items.has(p.annotation));
   }
 
   /** The open proposals. */
@@ -102,15 +113,15 @@ export class Proposals {
   }
 
   /**
-   * Accepts open proposals as points of class `cls`, in one undo step; returns how many.
+   * Accepts open proposals as outlines of class `cls`, in one undo step; returns how many.
    * @param {Iterable<number>} ids @param {string} cls
    */
   accept(ids, cls) {
     const wanted = new Set(ids);
     const chosen = this.list.filter((p) => wanted.has(p.id) && this.isOpen(p));
     if (!chosen.length) return 0;
-    const points = chosen.map((p) => ({ class: cls, geometry: { type: 'point', x: p.x, y: p.y } }));
-    const items = this.model.add(/** @type {any} */ (points), 'accept');
+    const outlines = chosen.map((p) => ({ class: cls, geometry: { type: 'polygon', points: p.outline } }));
+    const items = this.model.add(/** @type {any} */ (outlines), 'accept');
     chosen.forEach((p, i) => {
       p.state = 'accepted';
       p.annotation = items[i].id;
@@ -167,33 +178,40 @@ export class Proposals {
   }
 
   /**
-   * The view's hook: draws the open proposals as dashed rings around the nuclei, over the
-   * annotations (the selected one thicker and yellow).
+   * The view's hook: draws the open proposals' outlines, dashed, over the annotations (the
+   * selected one thicker and yellow); nuclei smaller than a few CSS pixels get a ring of the
+   * smallest size instead, so they stay visible when zoomed out.
    * @param {CanvasRenderingContext2D} ctx @param {Transform} t @param {number} r device pixel ratio
    */
   draw(ctx, t, r) {
     const perPx = r / t.scale;
     const [x0, y0, x1, y1] = visibleRect(t, ctx.canvas.width, ctx.canvas.height, 2 * RING_MAX_PX * r);
-    const rings = new Path2D();
+    const shapes = new Path2D();
     let selected = null;
     let selectedRadius = 0;
     for (const p of this.list) {
       if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1 || !this.isOpen(p)) continue;
-      const radius = ringPx(p, perPx) * r;
       const cx = t.scale * p.x + t.dx;
       const cy = t.scale * p.y + t.dy;
-      if (p.id === this.selected) [selected, selectedRadius] = [p, radius];
-      rings.moveTo(cx + radius, cy);
-      rings.arc(cx, cy, radius, 0, 2 * Math.PI);
+      if (p.id === this.selected) [selected, selectedRadius] = [p, ringPx(p, perPx) * r];
+      if (p.radius / perPx < RING_MIN_PX || !p.outline?.length) {
+        shapes.moveTo(cx + RING_MIN_PX * r, cy);
+        shapes.arc(cx, cy, RING_MIN_PX * r, 0, 2 * Math.PI);
+        continue;
+      }
+      const [[ux, uy], ...rest] = p.outline;
+      shapes.moveTo(t.scale * ux + t.dx, t.scale * uy + t.dy);
+      for (const [vx, vy] of rest) shapes.lineTo(t.scale * vx + t.dx, t.scale * vy + t.dy);
+      shapes.closePath();
     }
     ctx.save();
     ctx.lineWidth = 3.5 * r;
     ctx.strokeStyle = '#000000b0';
-    ctx.stroke(rings);
+    ctx.stroke(shapes);
     ctx.lineWidth = 2 * r;
     ctx.setLineDash([4 * r, 3 * r]);
     ctx.strokeStyle = RING_COLOR;
-    ctx.stroke(rings);
+    ctx.stroke(shapes);
     if (selected) drawSelected(ctx, t.scale * selected.x + t.dx, t.scale * selected.y + t.dy, selectedRadius, r);
     ctx.restore();
   }

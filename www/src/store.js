@@ -1,9 +1,13 @@
 // Autosave: one IndexedDB record per slide, identified by its name, size and the SHA-256 of its
-// first megabyte (read locally with crypto.subtle; nothing leaves the page). Saves are queued so
-// the newest state always lands last.
+// first megabyte (read locally with crypto.subtle; nothing leaves the page), in two stores: the
+// annotations (`slides`) and the model's run with its proposals (`proposals`), so the frequent
+// saves of a run never rewrite the annotations. Saves are queued so the newest state always
+// lands last.
 
 const DB = 'histoseg';
-const STORE = 'slides';
+const SLIDES = 'slides';
+/** The store of model runs: `{key, run, proposals, updated}`. */
+export const PROPOSALS = 'proposals';
 
 /**
  * @typedef {{key: string, name: string, size: number, hash: string, annotations: any[],
@@ -24,8 +28,12 @@ export async function slideKey(file) {
 /** @returns {Promise<IDBDatabase>} */
 function open() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'key' });
+    const req = indexedDB.open(DB, 2);
+    req.onupgradeneeded = () => {
+      for (const store of [SLIDES, PROPOSALS]) {
+        if (!req.result.objectStoreNames.contains(store)) req.result.createObjectStore(store, { keyPath: 'key' });
+      }
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
@@ -40,9 +48,9 @@ const database = () => (db ??= open());
  * @param {(store: IDBObjectStore) => IDBRequest<T>} action
  * @returns {Promise<T>}
  */
-async function request(mode, action) {
-  const tx = (await database()).transaction(STORE, mode);
-  const req = action(tx.objectStore(STORE));
+async function request(mode, action, store = SLIDES) {
+  const tx = (await database()).transaction(store, mode);
+  const req = action(tx.objectStore(store));
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve(req.result);
     tx.onerror = () => reject(tx.error);
@@ -51,8 +59,8 @@ async function request(mode, action) {
 }
 
 /** @param {string} key @returns {Promise<SlideRecord|undefined>} */
-export function load(key) {
-  return request('readonly', (s) => s.get(key));
+export function load(key, store = SLIDES) {
+  return request('readonly', (s) => s.get(key), store);
 }
 
 /** Every saved slide, newest first (without their annotations' bodies). */
@@ -72,7 +80,8 @@ export function remove(key) {
  * Writes records one after another; a newer record replaces one still waiting.
  */
 export class Autosaver {
-  constructor() {
+  constructor(store = SLIDES) {
+    this.store = store;
     /** @type {SlideRecord|null} */
     this.waiting = null;
     this.running = null;
@@ -94,7 +103,7 @@ export class Autosaver {
       const record = this.waiting;
       this.waiting = null;
       try {
-        await request('readwrite', (s) => s.put(record));
+        await request('readwrite', (s) => s.put(record), this.store);
         this.onSaved(record);
       } catch (e) {
         this.onError(e);

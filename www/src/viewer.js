@@ -284,7 +284,11 @@ export class AnnotationView {
           const geometry = {
             type: 'rect', x: Math.min(x0, sx), y: Math.min(y0, sy), w: Math.abs(sx - x0), h: Math.abs(sy - y0),
           };
-          this.model.add([{ class: this.cls, geometry }]);
+          // Selected once drawn: a region to run the model on, or to change the class of.
+          const [item] = this.model.add([{ class: this.cls, geometry }]);
+          this.selection = new Set([item.id]);
+          this.onSelection();
+          this.redraw();
         } else this.redraw();
       } else if (!d.moved && d.mode === 'point') {
         this.model.add([{ class: this.cls, geometry: { type: 'point', x: sx, y: sy } }]);

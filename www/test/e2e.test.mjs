@@ -293,7 +293,7 @@ const aiAnnotations = () => ai.evaluate(() => window.histosegApp.model.plain());
 /** The proposals' counts, the open ones and the selected one. */
 const proposalState = () => ai.evaluate(() => {
   const p = window.histosegApp.proposals;
-  const open = p.open().map(({ id, x, y }) => ({ id, x, y }));
+  const open = p.open().map(({ id, x, y, outline }) => ({ id, x, y, outline }));
   return { counts: p.counts(), open, selected: p.current()?.id ?? null };
 });
 
@@ -303,6 +303,35 @@ async function textMatching(selector, re, timeout = 120_000) {
     [selector, re.source], { timeout });
   return ai.locator(selector).textContent();
 }
+
+/**
+ * Draws a rectangle with the rectangle tool over level-0 `region` of the open fragment; it is
+ * selected once drawn. The region spans two of the model's windows (1024 px cells).
+ */
+async function drawRegion(region) {
+  // Keys go to the view, not to a select chosen before; the whole fragment in sight.
+  await ai.locator('#view').focus();
+  await ai.keyboard.press('f');
+  await ai.keyboard.press('r');
+  const box = await ai.locator('#view').boundingBox();
+  const [x0, y0] = await cssOf(region);
+  const [x1, y1] = await cssOf({ x: region.x + region.w, y: region.y + region.h });
+  await ai.mouse.move(box.x + x0, box.y + y0);
+  await ai.mouse.down();
+  await ai.mouse.move(box.x + (x0 + x1) / 2, box.y + (y0 + y1) / 2, { steps: 4 });
+  await ai.mouse.move(box.x + x1, box.y + y1, { steps: 4 });
+  await ai.mouse.up();
+  await ai.keyboard.press('v');
+}
+
+/** A wide strip inside the fragment, `dy` below its top: two windows, the second half the first. */
+const stripOf = (f, dy = 300) => ({ x: f.x + 60, y: f.y + dy, w: 1536, h: 160 });
+
+/** The level-0 pixels the last drawn rectangle covers, as the page rounds them. */
+const drawnRect = () => ai.evaluate(() => {
+  const g = window.histosegApp.model.plain().at(-1).geometry;
+  return { x: Math.floor(g.x), y: Math.floor(g.y), w: Math.ceil(g.x + g.w) - Math.floor(g.x), h: Math.ceil(g.y + g.h) - Math.floor(g.y) };
+});
 
 /** Chooses a backend; with a model file chosen, that reloads it. */
 const chooseBackend = (backend) => ai.selectOption('#model-backend', backend);
@@ -357,36 +386,41 @@ test('model panel: a bad file and WebGPU without an adapter say so and keep the 
   const info = await textMatching('#model-info', /Backend: /);
   assert.match(info, /^model\.hsm: unet, \d+ px tiles, threshold [\d.]+\. Backend: cpu: .+\. WebGPU was not used \(.+\); running on the CPU\.$/);
   await textMatching('#model-note', /^Ready: model\.hsm is loaded\.$/);
-  assert.match(await ai.locator('#run-note').textContent(), /runs model\.hsm on the open fragment \(cpu: /);
+  assert.match(await ai.locator('#run-note').textContent(), /runs model\.hsm \(cpu: /);
   assert.equal(await ai.locator('#model-run').isDisabled(), false);
   assert.deepEqual(await aiAnnotations(), mine);
   await shot('09-model-auto-fallback', ai);
 });
 
-test('"Propose nuclei" on the CPU: dashed rings in level-0 coordinates inside the fragment', async () => {
+test('"Propose nuclei" on the CPU over a drawn rectangle: dashed outlines in level-0 coordinates inside it', async () => {
   await chooseBackend('cpu');
   const info = await textMatching('#model-info', /Backend: cpu: /);
   assert.doesNotMatch(info, /WebGPU was not used/);
   await textMatching('#model-note', /^Ready/);
   assert.equal(await ai.locator('#model-run').isDisabled(), false);
+  assert.ok(rect.w >= 1600 && rect.h >= 500, `the fragment ${JSON.stringify(rect)} holds the strip`);
+  await drawRegion(stripOf(rect));
+  const strip = await drawnRect();
+  await ai.selectOption('#model-scope', 'selection');
   const t0 = Date.now();
   await ai.click('#model-run');
   assert.equal(await ai.locator('#model-run').isDisabled(), true, 'one run at a time');
-  await textMatching('#model-progress-text', /tiles/);
+  await textMatching('#model-progress-text', /windows/);
   await shot('10-model-running', ai);
   const done = await textMatching('#run-note', /nuclei proposed|failed/, 300_000);
   const { counts, open } = await proposalState();
   console.log(`# ${done} (${Date.now() - t0} ms in the test)`);
-  assert.match(done, new RegExp(`^${counts.proposed} nuclei proposed on fragment \\d+ in [\\d.]+ s \\(cpu: .+\\)\\.$`));
-  assert.ok(counts.proposed > 0, 'the model proposes nuclei on this fragment');
+  assert.match(done, new RegExp(`^${counts.proposed} nuclei proposed on the selection \\(1 rectangle\\) in [\\d.]+ s \\(cpu: .+\\)\\.$`));
+  assert.ok(counts.proposed > 0, 'the model proposes nuclei in the rectangle');
   assert.equal(open.length, counts.proposed);
   for (const p of open) {
-    assert.ok(p.x >= rect.x && p.x <= rect.x + rect.w && p.y >= rect.y && p.y <= rect.y + rect.h,
-      `proposal (${p.x}, ${p.y}) inside ${JSON.stringify(rect)}`);
+    assert.ok(p.x >= strip.x && p.x <= strip.x + strip.w && p.y >= strip.y && p.y <= strip.y + strip.h,
+      `proposal (${p.x}, ${p.y}) inside ${JSON.stringify(strip)}`);
+    assert.ok(p.outline.length >= 3, 'an outline');
   }
   assert.equal(await ai.locator('#proposal-counts').textContent(),
     `${counts.proposed} proposed · ${counts.proposed} left · 0 accepted · 0 rejected`);
-  assert.equal((await aiAnnotations()).length, 1, 'proposals are not annotations');
+  assert.equal((await aiAnnotations()).length, 2, 'the point and the rectangle: proposals are not annotations');
   // The rings are drawn: cyan pixels around the first proposal.
   const [cx, cy] = await cssOf(open[0]);
   await ai.waitForTimeout(100);
@@ -398,7 +432,7 @@ test('"Propose nuclei" on the CPU: dashed rings in level-0 coordinates inside th
     for (let i = 0; i < d.length; i += 4) if (d[i] < 90 && d[i + 1] > 190 && d[i + 2] > 200) n++;
     return n;
   }, [cx, cy]);
-  assert.ok(cyan > 5, `${cyan} ring pixels around the first proposal`);
+  assert.ok(cyan > 5, `${cyan} outline pixels around the first proposal`);
   await shot('11-proposals', ai);
 });
 
@@ -419,7 +453,7 @@ test('a clicked proposal is accepted with A, the next rejected with X, another w
   await ai.keyboard.press('a');
   const accepted = await aiAnnotations();
   assert.equal(accepted.length, before.length + 1);
-  assert.deepEqual(accepted.at(-1), { class: cls, geometry: { type: 'point', x: target.x, y: target.y } });
+  assert.deepEqual(accepted.at(-1), { class: cls, geometry: { type: 'polygon', points: target.outline } });
   let now = await proposalState();
   assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 1, accepted: 1, rejected: 0 });
   assert.ok(now.selected !== null && now.selected !== target.id, 'the nearest open proposal is selected next');
@@ -441,23 +475,75 @@ test('a clicked proposal is accepted with A, the next rejected with X, another w
   await shot('13-proposals-reviewed', ai);
 });
 
-test('a cancelled run says so and leaves the proposals and annotations as they were', async () => {
-  const before = await proposalState();
+test('a cancelled run asks before replacing the proposals, then drops its own; annotations stay', async () => {
   const annotationsBefore = await aiAnnotations();
+  const { counts } = await proposalState();
+  await ai.selectOption('#model-scope', 'fragment');
+  // Declined: nothing starts, nothing changes.
+  ai.once('dialog', (d) => d.dismiss());
   await ai.click('#model-run');
+  await ai.waitForTimeout(300);
+  assert.equal(await ai.locator('#model-progress-row').isHidden(), true, 'declined: no run');
+  assert.deepEqual((await proposalState()).counts, counts);
+  let asked = '';
+  ai.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await ai.click('#model-run');
+  assert.equal(asked, `Replace the ${counts.proposed} proposals of the last run? Accepted ones stay annotations.`);
   assert.match(await ai.locator('#run-note').textContent(), /^Running on fragment \d+ \(cpu: .+\)…$/);
-  await textMatching('#model-progress-text', /tiles/);
+  await textMatching('#model-tiles', /tiles/);
   await ai.click('#model-cancel');
   const said = await textMatching('#run-note', /Cancelled|nuclei proposed|failed/, 60_000);
-  assert.match(said, /^Cancelled: the run was stopped; proposals and annotations are unchanged\.$/);
-  assert.deepEqual(await proposalState(), before);
+  assert.match(said, /^Cancelled: the run was stopped and its proposals dropped; annotations are unchanged\.$/);
+  assert.equal((await proposalState()).counts.proposed, 0);
   assert.deepEqual(await aiAnnotations(), annotationsBefore);
   assert.equal(await ai.locator('#model-run').isDisabled(), false, 'can run again');
+  assert.equal(await ai.locator('#model-resume').isHidden(), true, 'a cancelled run is not resumed');
   assert.equal(await ai.locator('#model-progress-row').isHidden(), true);
   await shot('14-model-cancelled', ai);
 });
 
-test('"Accept all" is one undo step; redo; after a reload the accepted points come back', async () => {
+test('a paused run resumes after a reload without redoing its finished window', async () => {
+  // Below the first strip: a press on a rectangle would move it instead of drawing.
+  await drawRegion(stripOf(rect, 700));
+  await ai.selectOption('#model-scope', 'selection');
+  await ai.click('#model-run');
+  await textMatching('#model-progress-text', /^1 \/ 2 windows/, 300_000);
+  await ai.click('#model-pause');
+  const paused = await textMatching('#run-note', /Paused|nuclei proposed|failed/, 120_000);
+  assert.match(paused, /^Paused after 1 of 2 windows: “Resume” continues, also after a reload\.$/);
+  const first = (await proposalState()).open;
+  assert.ok(first.length > 0, 'the first window proposed nuclei');
+  const annotationsBefore = await aiAnnotations();
+  await ai.evaluate(() => Promise.all([window.histosegApp.saver.idle, window.histosegApp.assist.saver.idle]));
+
+  await ai.reload();
+  await ai.waitForSelector('body[data-ready="true"]');
+  await openSlide(ai);
+  assert.match(await ai.locator('#run-note').textContent(), /^A run on the selection \(1 rectangle\) stopped after 1 of 2 windows: “Resume” continues it\.$/);
+  assert.deepEqual((await proposalState()).open, first, 'the proposals came back');
+  assert.deepEqual(await aiAnnotations(), annotationsBefore);
+  // The run was made with model.hsm: the default model may not finish it.
+  await ai.click('#gallery li:first-child button');
+  await ai.waitForSelector('#pane-annotate:not([hidden])');
+  await ai.click('#model-resume');
+  await textMatching('#run-note', /^This run was made with model\.hsm; load it to resume/);
+  await ai.setInputFiles('#model-file', smallModel());
+  await textMatching('#model-note', /^Ready: model\.hsm is loaded\.$/);
+  assert.equal(await ai.locator('#model-resume').textContent(), 'Resume (1 / 2 windows)');
+  await ai.click('#model-resume');
+  const done = await textMatching('#run-note', /nuclei proposed|failed/, 300_000);
+  const now = (await proposalState()).open;
+  assert.match(done, new RegExp(`^${now.length} nuclei proposed on the selection \\(1 rectangle\\) in [\\d.]+ s`));
+  assert.deepEqual(now.slice(0, first.length), first, 'the first window was not run again');
+  assert.ok(now.length > first.length, 'the second window added its nuclei');
+  assert.equal(await ai.locator('#model-resume').isHidden(), true);
+  // Back on the model's fragment for the next test.
+  const index = await ai.evaluate((r) => window.histosegApp.state.fragments.findIndex((f) => f.fragment.x === r.x && f.fragment.y === r.y), rect);
+  await ai.click(`#gallery li:nth-child(${index + 1}) button`);
+  await ai.waitForSelector('#pane-annotate:not([hidden])');
+});
+
+test('"Accept all" is one undo step; redo; after a reload the accepted outlines and the decisions come back', async () => {
   const before = await aiAnnotations();
   const { counts, open } = await proposalState();
   assert.ok(counts.open > 0);
@@ -465,7 +551,7 @@ test('"Accept all" is one undo step; redo; after a reload the accepted points co
   await ai.click('#proposals-accept-all');
   const all = await aiAnnotations();
   assert.equal(all.length, before.length + counts.open);
-  assert.deepEqual(all.slice(before.length), open.map(({ x, y }) => ({ class: cls, geometry: { type: 'point', x, y } })));
+  assert.deepEqual(all.slice(before.length), open.map(({ outline }) => ({ class: cls, geometry: { type: 'polygon', points: outline } })));
   assert.equal((await proposalState()).counts.open, 0);
   assert.equal(await ai.locator('#proposals-accept-all').isDisabled(), true);
   await shot('15-accepted-all', ai);
@@ -477,12 +563,13 @@ test('"Accept all" is one undo step; redo; after a reload the accepted points co
   await ai.keyboard.press('Control+Shift+z');
   assert.deepEqual(await aiAnnotations(), all);
 
-  await ai.evaluate(() => window.histosegApp.saver.idle);
+  await ai.evaluate(() => Promise.all([window.histosegApp.saver.idle, window.histosegApp.assist.saver.idle]));
   await ai.reload();
   await ai.waitForSelector('body[data-ready="true"]');
   await openSlide(ai);
   assert.deepEqual(await aiAnnotations(), all);
-  assert.equal(await ai.locator('#proposal-counts').textContent(), 'No proposals.');
+  assert.equal(await ai.locator('#proposal-counts').textContent(),
+    `${counts.proposed} proposed · 0 left · ${counts.proposed} accepted · 0 rejected`, 'the decisions came back');
   const index = await ai.evaluate((name) => window.histosegApp.state.fragments.findIndex((f) => f.fragment.x === name.x && f.fragment.y === name.y), rect);
   await ai.click(`#gallery li:nth-child(${index + 1}) button`);
   await ai.waitForTimeout(200);
@@ -536,17 +623,24 @@ test('the default model: "Propose nuclei" with no model loaded fetches it from t
   const frag = await ai.evaluate(() => window.histosegApp.view.fragment);
   assert.deepEqual(fetched, [], 'nothing is fetched before proposals are asked for');
   await chooseBackend('cpu');
+  // A cellular 512 x 512 region of the dermis, read at level 0 and twice its size.
+  const region = { x: 800, y: 1600, w: 512, h: 512 };
+  assert.ok(region.x >= frag.x && region.y >= frag.y && region.x + region.w <= frag.x + frag.w
+    && region.y + region.h <= frag.y + frag.h, `${JSON.stringify(frag)} holds the region`);
+  await drawRegion(region);
+  Object.assign(region, await drawnRect());
+  await ai.selectOption('#model-scope', 'selection');
   await ai.click('#model-run');
   const done = await textMatching('#run-note', /nuclei proposed|failed|Could not/, 300_000);
   console.log(`# default model: ${done}`);
-  assert.match(done, /^\d+ nuclei proposed on fragment \d+ in [\d.]+ s \(cpu: .+\)\.$/);
+  assert.match(done, /^\d+ nuclei proposed on the selection \(1 rectangle\) in [\d.]+ s \(cpu: .+\)\.$/);
   assert.deepEqual(fetched, [`${server.url}/models/nuclei-default.hsm`]);
   assert.match(await ai.locator('#model-info').textContent(), /^nuclei-default\.hsm: unet, /);
   const { counts, open } = await proposalState();
-  // The shipped model finds the many nuclei of CMU-1's largest fragment, not a handful.
-  assert.ok(counts.proposed >= 50, `${counts.proposed} proposals`);
+  // The shipped model finds the many nuclei of the region, not a handful.
+  assert.ok(counts.proposed >= 100, `${counts.proposed} proposals`);
   for (const p of open) {
-    assert.ok(p.x >= frag.x && p.x <= frag.x + frag.w && p.y >= frag.y && p.y <= frag.y + frag.h);
+    assert.ok(p.x >= region.x && p.x <= region.x + region.w && p.y >= region.y && p.y <= region.y + region.h);
   }
   await shot('19-default-model', ai);
   await ai.context().close();
