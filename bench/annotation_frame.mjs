@@ -1,5 +1,5 @@
-// Frame times of the annotation view with 20,000 annotations on a fragment, in headless
-// Chromium: pans (mouse drags) and zooms (wheel) over the fragment, and reports the draw time
+// Frame times of the annotation view with 20,000 annotations and 100,000 model proposals
+// (nuclei outlines) on a fragment, in headless Chromium: pans (mouse drags) and zooms (wheel) over the fragment, and reports the draw time
 // of every frame (performance.measure around the draw, rasterisation included by reading a
 // pixel back) and the intervals between animation frames. Goal: under 16 ms a frame.
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const data = process.env.HISTOSEG_DATA ?? resolve(root, '../shared/data');
 const SVS = join(data, 'slides/cmu-1-small-region.svs');
 const COUNT = Number(process.env.ANNOTATIONS ?? 20000);
+const PROPOSALS = Number(process.env.PROPOSALS ?? 100000);
 
 const server = await serve(root);
 const browser = await launch();
@@ -26,7 +27,7 @@ try {
   await page.waitForSelector('#pane-annotate:not([hidden])');
 
   // 20,000 annotations spread over the fragment: 70% points, 15% boxes, 15% hexagons.
-  const placed = await page.evaluate(async (count) => {
+  const placed = await page.evaluate(async ([count, proposalCount]) => {
     const { model, view, saver } = window.histosegApp;
     const f = view.fragment;
     let seed = 42;
@@ -47,10 +48,21 @@ try {
       }
     }
     model.add(list);
+    // Proposals as a model gives them: octagon outlines of nuclei 4-8 px in radius.
+    const nuclei = [];
+    for (let i = 0; i < proposalCount; i++) {
+      const x = f.x + rnd() * f.w;
+      const y = f.y + rnd() * f.h;
+      const r = 4 + rnd() * 4;
+      const outline = Array.from({ length: 8 }, (_, j) => [x + r * Math.cos(j * Math.PI / 4), y + r * Math.sin(j * Math.PI / 4)]);
+      nuclei.push({ outline, centroid: [x, y], area: Math.PI * r * r, perimeter: 2 * Math.PI * r, circularity: 0.9, hematoxylinOd: 0.5 });
+    }
+    window.histosegApp.proposals.add(nuclei);
     await saver.idle;
+    await window.histosegApp.assist.saver.idle;
     view.flushForTiming = true;
-    return model.items.size;
-  }, COUNT);
+    return { annotations: model.items.size, proposals: window.histosegApp.proposals.list.length };
+  }, [COUNT, PROPOSALS]);
 
   const box = await page.locator('#view').boundingBox();
   const cx = box.x + box.width / 2;
@@ -110,7 +122,7 @@ try {
     return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
   };
   const fmt = (v) => v.toFixed(1).padStart(6);
-  console.log(`annotation view, ${placed} annotations, Chromium headless (software raster), 1280x800`);
+  console.log(`annotation view, ${placed.annotations} annotations and ${placed.proposals} proposals, Chromium headless (software raster), 1280x800`);
   console.log('phase                          frames  draw p50   p95   max  | rAF interval p50   p95   max');
   const all = [];
   for (const [name, { draw, raf }] of Object.entries(phases)) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Frame times of the annotation page with 20,000 annotations (ANNOTATIONS overrides) while
+# Frame times of the annotation page with 20,000 annotations and 100,000 proposals
+# (ANNOTATIONS and PROPOSALS override) while
 # panning and zooming, in headless Chromium. Sets up and builds like scripts/test-www.sh.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -87,6 +87,7 @@ export declare class Slide {
   bytesRead(): Promise<number>;
   overview(maxSide?: number): Promise<Picture>;
   readRegion(level: number, rect: Rect): Promise<Picture>;
+  tissueArea(regions: Rect[], maxSide?: number): Promise<number>;
   detectRegions(options?: DetectOptions): Promise<Detection>;
   extractFragments(
     options?: ExtractOptions,
@@ -106,6 +107,7 @@ export declare class Histoseg {
   sharpen(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
   median3(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
   preprocess(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
+  singleStain(pixels: Pixels, width: number, height: number, stains?: 'he' | 'hdab', index?: number): Promise<Uint8Array>;
   normalize(pixels: Pixels, width: number, height: number): Promise<Float32Array>;
   pixelScores(predicted: Uint8Array, truth: Uint8Array, width: number, height: number): Promise<PixelScores>;
   pixelSummary(counts: PixelCounts[]): Promise<PixelSummary>;
@@ -115,6 +117,9 @@ export declare class Histoseg {
   fragmentToSlide(fragment: Fragment, u: number, v: number): Promise<[number, number]>;
   slideToFragment(fragment: Fragment, x: number, y: number): Promise<[number, number]>;
   readAnnotations(format: SlideFormat, file: string, text: string): Promise<Annotation[]>;
+  summaryCsv(summaries: {
+    slide: string; counts: [string, number][]; tissuePixels: number; mpp: [number, number] | null;
+  }[]): Promise<string>;
   writeAnnotations(format: SlideFormat, annotations: Annotation[], slide?: { slide?: string; width?: number; height?: number }): Promise<string>;
   importMakesense(format: MakesenseFormat, files: TextFile[], fragmentNames: string[], options?: { labels?: string[]; manifest?: string }): Promise<{ slides: Record<string, Annotation[]>; warnings: string[] }>;
   exportMakesense(format: MakesenseFormat, fragments: { name: string; annotations: Annotation[] }[], options?: { labels?: string[] }): Promise<TextFile[]>;

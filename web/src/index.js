@@ -139,6 +139,15 @@ export class Slide {
     return this.#call('detectRegions', options);
   }
 
+  /**
+   * Tissue inside level-0 `regions`, in level-0 pixels, found on the overview (green channel,
+   * Otsu) as `histoseg predict` finds it: the area densities per mm² of tissue are taken over.
+   */
+  async tissueArea(regions, maxSide = DEFAULT_MAX_SIDE) {
+    await this.#prepareOverview(maxSide);
+    return this.#call('tissueArea', maxSide, regions);
+  }
+
   /** Fragments as JPEG Blobs with their names and level-0 rectangles. */
   async extractFragments(options = {}, { onProgress } = {}) {
     await this.#prepareOverview(options?.maxSide ?? DEFAULT_MAX_SIDE);
@@ -211,6 +220,10 @@ export class Histoseg {
   sharpen(pixels, width, height) { return this.#fn('sharpen', pixels, width, height); }
   median3(pixels, width, height) { return this.#fn('median3', pixels, width, height); }
   preprocess(pixels, width, height) { return this.#fn('preprocess', pixels, width, height); }
+  /** One stain alone in its own colour (`'he'` or `'hdab'` vectors; 0 haematoxylin): RGB bytes. */
+  singleStain(pixels, width, height, stains = 'he', index = 0) {
+    return this.#fn('singleStain', pixels, width, height, stains, index);
+  }
   normalize(pixels, width, height) { return this.#fn('normalize', pixels, width, height); }
   pixelScores(predicted, truth, width, height) {
     return this.#fn('pixelScores', predicted, truth, width, height);
@@ -223,6 +236,11 @@ export class Histoseg {
   parseFragmentName(name) { return this.#fn('parseFragmentName', name); }
   fragmentToSlide(fragment, u, v) { return this.#fn('fragmentToSlide', fragment, u, v); }
   slideToFragment(fragment, x, y) { return this.#fn('slideToFragment', fragment, x, y); }
+  /**
+   * `summary.csv` as `histoseg predict` writes it, of `[{slide, counts: [[class, n]],
+   * tissuePixels, mpp: [x, y] | null}]`.
+   */
+  summaryCsv(summaries) { return this.#fn('summaryCsv', summaries); }
   readAnnotations(format, file, text) { return this.#fn('readAnnotations', format, file, text); }
   writeAnnotations(format, annotations, { slide = 'slide', width = 0, height = 0 } = {}) {
     return this.#fn('writeAnnotations', format, annotations, slide, width, height);

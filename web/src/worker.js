@@ -12,13 +12,14 @@ const FUNCTIONS = new Set([
   'version', 'gaussianBlur', 'sharpen', 'median3', 'preprocess', 'normalize',
   'pixelScores', 'pixelSummary', 'matchPoints', 'fragmentName', 'parseFragmentName',
   'fragmentToSlide', 'slideToFragment', 'readAnnotations', 'writeAnnotations',
-  'importMakesense', 'exportMakesense', 'assignToFragments',
+  'importMakesense', 'exportMakesense', 'assignToFragments', 'summaryCsv',
+  'singleStain',
 ]);
 
 /** Slide methods callable through the 'slide' op. */
 const METHODS = new Set([
   'info', 'stem', 'bytesRead', 'fileSize', 'readRegion', 'overview', 'detectRegions',
-  'hasOverview', 'overviewPart', 'keepOverviewPart', 'joinOverview',
+  'hasOverview', 'overviewPart', 'keepOverviewPart', 'joinOverview', 'tissueArea',
 ]);
 
 function slideOf(handle) {

@@ -7,6 +7,7 @@ import { AnnotationModel } from './model.js';
 import { AnnotationView } from './viewer.js';
 import { Proposals } from './proposals.js';
 import { ModelPanel } from './assist.js';
+import { SummaryPanel } from './summary.js';
 import { OverviewView } from './overview.js';
 import { Autosaver, list as savedSlides, load as loadSaved, slideKey } from './store.js';
 import { download, fragmentsZip, importMakesense, makesenseFile, slideFile } from './exports.js';
@@ -62,6 +63,7 @@ async function openFile(file) {
     const h = await library;
     await saver.idle;
     await assist.reset();
+    summary.reset();
     if (state.slide) await state.slide.close();
     state.slide = null;
     const id = await slideKey(file);
@@ -343,6 +345,10 @@ const assist = new ModelPanel({
   selection: selectedRects,
 });
 
+const summary = new SummaryPanel({
+  model, proposals, regions: () => assist.job?.regions ?? null, slide: () => state.slide, histoseg: () => state.histoseg,
+});
+
 /** The selected rectangle annotations, in level-0 pixels (whole pixels, at least one). */
 function selectedRects() {
   return [...view.selection].map((id) => model.items.get(id)?.geometry)
@@ -544,4 +550,4 @@ library.then((h) => {
 }, fail);
 
 /** For the end-to-end tests and the benchmark. */
-window.histosegApp = { model, view, overview, state, openFragment, saver, proposals, assist };
+window.histosegApp = { model, view, overview, state, openFragment, saver, proposals, assist, summary };

@@ -5,6 +5,7 @@
 // deleted) is open again; redo accepts it again. Proposals are saved with the run that made
 // them (assist.js), so a reload keeps them and their decisions.
 import { visibleRect } from '../../web/src/osd-draw.js';
+import { AnnotationTiles } from './tiles.js';
 
 /** @typedef {import('./model.js').AnnotationModel} AnnotationModel */
 /** @typedef {import('../../web/src/osd-draw.js').Transform} Transform */
@@ -24,6 +25,10 @@ import { visibleRect } from '../../web/src/osd-draw.js';
 const RING_MIN_PX = 4;
 const RING_MAX_PX = 16;
 const RING_COLOR = '#00e5ff';
+/** Past this many proposals in view they are drawn from cached tiles, solid, not dashed. */
+const TILED_FROM = 2000;
+/** Milliseconds a frame may spend drawing new tiles of proposals. */
+const TILE_BUDGET_MS = 8;
 const SELECTED_COLOR = '#ffea00';
 
 export class Proposals {
@@ -35,6 +40,9 @@ export class Proposals {
     /** Id of the selected proposal, or null. @type {number|null} */
     this.selected = null;
     this.nextId = 1;
+    /** The open proposals' outlines as annotation-like items, for the tiles (null: stale). @type {Map<number, any>|null} */
+    this.shapes = null;
+    this.tiles = new AnnotationTiles();
     /** @type {(() => void)[]} */
     this.listeners = [];
     // A new slide drops the proposals; any other change may reopen or close some.
@@ -44,7 +52,23 @@ export class Proposals {
   /** @param {() => void} f called after every change of the proposals or their states */
   onChange(f) { this.listeners.push(f); }
 
-  #emit() { for (const f of this.listeners) f(); }
+  #emit() {
+    this.shapes = null;
+    for (const f of this.listeners) f();
+  }
+
+  /** The open proposals as items the annotation tiles draw (kept while nothing changes). */
+  #shapes() {
+    if (!this.shapes) {
+      this.shapes = new Map();
+      for (const p of this.list) {
+        if (!this.isOpen(p)) continue;
+        const geometry = p.outline?.length ? { type: 'polygon', points: p.outline } : { type: 'point', x: p.x, y: p.y };
+        this.shapes.set(p.id, { id: p.id, class: 'proposal', geometry });
+      }
+    }
+    return this.shapes;
+  }
 
   /** Adds a window's nuclei (level-0 outlines and measurements) as open proposals. */
   add(/** @type {MeasuredNucleus[]} */ nuclei) {
@@ -180,12 +204,16 @@ export class Proposals {
   /**
    * The view's hook: draws the open proposals' outlines, dashed, over the annotations (the
    * selected one thicker and yellow); nuclei smaller than a few CSS pixels get a ring of the
-   * smallest size instead, so they stay visible when zoomed out.
+   * smallest size instead, so they stay visible when zoomed out. Returns false when some are
+   * left for the next frame (many in view: see `#drawTiled`).
    * @param {CanvasRenderingContext2D} ctx @param {Transform} t @param {number} r device pixel ratio
    */
   draw(ctx, t, r) {
     const perPx = r / t.scale;
     const [x0, y0, x1, y1] = visibleRect(t, ctx.canvas.width, ctx.canvas.height, 2 * RING_MAX_PX * r);
+    let inView = 0;
+    for (const p of this.list) if (p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1) inView++;
+    if (inView > TILED_FROM) return this.#drawTiled(ctx, t, r);
     const shapes = new Path2D();
     let selected = null;
     let selectedRadius = 0;
@@ -214,6 +242,21 @@ export class Proposals {
     ctx.stroke(shapes);
     if (selected) drawSelected(ctx, t.scale * selected.x + t.dx, t.scale * selected.y + t.dy, selectedRadius, r);
     ctx.restore();
+    return true;
+  }
+
+  /**
+   * Many proposals in view: their outlines from tiles cached per zoom level (as the
+   * annotations are), so a frame blits them; the selected one is drawn over them. Returns
+   * false when tiles are left for the next frames.
+   */
+  #drawTiled(ctx, t, r) {
+    const done = this.tiles.draw(ctx, this.#shapes(), t, () => RING_COLOR, {
+      pointRadius: RING_MIN_PX * r, lineWidth: 1.5 * r, deadline: performance.now() + TILE_BUDGET_MS,
+    });
+    const p = this.current();
+    if (p) drawSelected(ctx, t.scale * p.x + t.dx, t.scale * p.y + t.dy, ringPx(p, r / t.scale) * r, r);
+    return done;
   }
 }
 

@@ -62,7 +62,7 @@ export class AnnotationView {
     /**
      * Drawn over the annotations; the select tool picks from it first (the model's proposals).
      * `pick(x, y, perPx)` gets level-0 pixels and the level-0 pixels of one CSS pixel.
-     * @type {{draw: (ctx: CanvasRenderingContext2D, t: {scale: number, dx: number, dy: number}, r: number) => void, pick: (x: number, y: number, perPx: number) => boolean}|null}
+     * @type {{draw: (ctx: CanvasRenderingContext2D, t: {scale: number, dx: number, dy: number}, r: number) => boolean|void, pick: (x: number, y: number, perPx: number) => boolean}|null}
      */
     this.layer = null;
     this.onStatus = (/** @type {string} */ _text) => {};
@@ -362,9 +362,9 @@ export class AnnotationView {
       drawAnnotations(ctx, selected, t, () => '#ffffff', { pointRadius: 6 * r, lineWidth: 3 * r });
       drawAnnotations(ctx, selected, t, colorOf, { pointRadius: 4 * r, lineWidth: 1.5 * r });
     }
-    this.layer?.draw(ctx, t, r);
+    const layerDone = this.layer?.draw(ctx, t, r) !== false;
     this.#drawDrafts(ctx, t, r);
-    if (!done) this.redraw(); // the tiles left for later
+    if (!done || !layerDone) this.redraw(); // the tiles left for later
     if (this.flushForTiming) ctx.getImageData(0, 0, 1, 1);
     const ms = performance.now() - t0;
     performance.measure('histoseg-draw', { start: t0, duration: ms });

@@ -6,6 +6,7 @@
 // for a human look.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -643,6 +644,26 @@ test('the default model: "Propose nuclei" with no model loaded fetches it from t
     assert.ok(p.x >= region.x && p.x <= region.x + region.w && p.y >= region.y && p.y <= region.y + region.h);
   }
   await shot('19-default-model', ai);
+
+  // The measurements of the run's region: the open proposals and their density per mm² of
+  // tissue, the tissue measured as the native CLI measures it (its summary.csv, same region).
+  await ai.waitForFunction((n) => document.querySelector('#summary-rows').textContent.includes(String(n)), counts.proposed);
+  const cells = await ai.locator('#summary-rows td').allTextContents();
+  assert.deepEqual(cells.slice(0, 2), ['Proposed (not reviewed)', String(counts.proposed)]);
+  const note = await ai.locator('#summary-note').textContent();
+  const [, mm2] = note.match(/^Tissue: ([\d.]+) mm² in 1 region\(s\)\. Proposed nuclei \(not rejected\): mean area [\d.]+ µm², circularity 0\.\d\d, haematoxylin OD [\d.]+\.$/) ?? [];
+  assert.ok(Number(mm2) > 0, note);
+  assert.ok(Math.abs(Number(cells[2]) - counts.proposed / Number(mm2)) <= 0.05 * Number(cells[2]) + 1, `density ${cells[2]}`);
+  const [dl] = await Promise.all([ai.waitForEvent('download'), ai.click('#summary-csv')]);
+  assert.equal(dl.suggestedFilename(), 'cmu-1-small-region.summary.csv');
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const out = join(scratch, 'summary');
+  execFileSync(cli, ['predict', '--device', 'cpu', '--quiet', '--region', `${region.x},${region.y},${region.w},${region.h}`, SVS, '-o', out]);
+  const native = readFileSync(join(out, 'summary.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  assert.deepEqual(csv[0], native[0], 'the CLI\'s columns');
+  assert.deepEqual(csv[1].slice(0, 3), ['cmu-1-small-region.svs', 'Proposed (not reviewed)', String(counts.proposed)]);
+  assert.deepEqual(csv.at(-1).slice(1, 5), ['All', String(counts.proposed), native.at(-1)[3], 'mm^2'],
+    'the same tissue area as the native CLI');
   await ai.context().close();
 });
 

@@ -84,7 +84,8 @@ impl MeasuredNucleus {
 }
 
 /// Counts per class over an area of tissue, and the densities a pathologist reports.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// The slide (or image) counted.
     pub slide: String,

@@ -92,6 +92,24 @@ impl StainMatrix {
     pub fn reconvolve(&self, stains: [f64; 3]) -> [u8; 3] {
         row_times(stains, &self.vectors).map(from_optical_density)
     }
+
+    /// `image` as stain `index` alone would have coloured it: each pixel's amount of that stain
+    /// (colour deconvolution), the others left out, in the stain's own colour. With the
+    /// haematoxylin of [`Self::hematoxylin_eosin`] this is the haematoxylin channel view of
+    /// QuPath and HistomicsTK.
+    pub fn single_stain(&self, image: &RgbImage, index: usize) -> RgbImage {
+        let inverse = self.inverse();
+        let od: Vec<f64> = (0..=255u8).map(optical_density).collect();
+        let k = index.min(2);
+        let mut out = image.clone();
+        for p in out.pixels_mut() {
+            let amount = row_times(p.0.map(|v| od[usize::from(v)]), &inverse)[k].max(0.0);
+            let mut only = [0.0; 3];
+            only[k] = amount;
+            p.0 = self.reconvolve(only);
+        }
+        out
+    }
 }
 
 /// `-log10(v / 255)`, with `v` at least 1.
@@ -172,6 +190,28 @@ impl StainJitter {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_single_stain_keeps_its_own_colour_and_drops_the_others() {
+        let he = StainMatrix::hematoxylin_eosin();
+        let purple = he.reconvolve([0.8, 0.0, 0.0]);
+        let pink = he.reconvolve([0.0, 0.8, 0.0]);
+        let image = RgbImage::from_fn(2, 1, |x, _| Rgb(if x == 0 { purple } else { pink }));
+        let h = he.single_stain(&image, 0);
+        let close = |a: [u8; 3], b: [u8; 3]| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2);
+        assert!(
+            close(h.get_pixel(0, 0).0, purple),
+            "{:?}",
+            h.get_pixel(0, 0)
+        );
+        assert!(
+            h.get_pixel(1, 0).0.iter().all(|&v| v >= 250),
+            "eosin is left out: {:?}",
+            h.get_pixel(1, 0)
+        );
+        let e = he.single_stain(&image, 1);
+        assert!(close(e.get_pixel(1, 0).0, pink));
+    }
     use super::*;
 
     #[test]

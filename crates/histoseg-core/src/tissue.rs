@@ -4,13 +4,23 @@
 
 use std::io::{Read, Seek};
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 
 use crate::Result;
 use crate::extract::scale_rect;
 use crate::rect::Rect;
 use crate::regions::{RegionParams, detect_regions};
 use crate::slide::Slide;
+
+/// The parameters tissue for densities is found with: the green channel, which both
+/// haematoxylin and eosin absorb (on the red channel, the fragments' default, pale pink stroma
+/// reads as glass), and the other defaults.
+pub fn tissue_params() -> RegionParams {
+    RegionParams {
+        channel: 1,
+        ..RegionParams::default()
+    }
+}
 
 /// The tissue of one slide.
 #[derive(Debug, Clone)]
@@ -32,7 +42,16 @@ impl Tissue {
     ) -> Result<Self> {
         let level0 = slide.level_dimensions(0).unwrap_or((0, 0));
         let overview = slide.overview(max_side)?;
-        let stages = detect_regions(&overview, params)?;
+        Self::on_overview(&overview, level0, params)
+    }
+
+    /// Finds the tissue on an `overview` already made of a slide of size `level0`.
+    pub fn on_overview(
+        overview: &RgbImage,
+        level0: (u32, u32),
+        params: &RegionParams,
+    ) -> Result<Self> {
+        let stages = detect_regions(overview, params)?;
         let regions = stages
             .regions
             .iter()

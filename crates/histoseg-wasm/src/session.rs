@@ -8,6 +8,7 @@ use histoseg_core::fragment::Fragment;
 use histoseg_core::rect::Rect;
 use histoseg_core::regions::detect_regions;
 use histoseg_core::slide::{OverviewPart, Slide, SlideInfo};
+use histoseg_core::tissue::{Tissue, tissue_params};
 use image::RgbImage;
 use serde::Serialize;
 use serde_bytes::ByteBuf;
@@ -165,6 +166,16 @@ impl<R: Read + Seek> SlideSession<R> {
         self.slide
             .level_dimensions(0)
             .ok_or_else(|| Error::Input("the slide has no image".into()))
+    }
+
+    /// Tissue inside `regions` (level-0 pixels), in level-0 pixels: found on the overview of
+    /// `max_side` (cached) with the tissue rule of `histoseg predict`
+    /// ([`histoseg_core::tissue::tissue_params`]), for densities per mm² of tissue.
+    pub fn tissue_area(&mut self, max_side: u32, regions: &[Rect]) -> Result<f64> {
+        let level0 = self.level0()?;
+        let overview = self.overview(max_side)?;
+        let tissue = Tissue::on_overview(overview, level0, &tissue_params())?;
+        Ok(tissue.area_in(regions))
     }
 
     /// Tissue detection on the overview, every stage returned.

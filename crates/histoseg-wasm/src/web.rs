@@ -8,6 +8,7 @@ use histoseg_core::filters::{self, Image8};
 use histoseg_core::fragment::{Fragment, NameStyle};
 use histoseg_core::metrics::{self, PixelCounts, PixelSummary};
 use histoseg_core::rect::Rect;
+use histoseg_core::stain::StainMatrix;
 use image::Pixel;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -201,6 +202,14 @@ impl WebSlide {
         to_js(&self.session.detect(&options)?)
     }
 
+    /// Tissue inside `regions` (`[{x, y, w, h}]`, level-0 pixels) in level-0 pixels, found on
+    /// the overview of `max_side` as `histoseg predict` finds it (green channel, Otsu).
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = tissueArea))]
+    pub fn tissue_area(&mut self, max_side: u32, regions: JsValue) -> Result<f64, JsError> {
+        let regions: Vec<Rect> = from_js(regions, "regions")?;
+        Ok(self.session.tissue_area(max_side, &regions)?)
+    }
+
     /// Fragments as JPEG bytes with their names and level-0 rectangles; `on_progress(done,
     /// total)` after each fragment.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = extractFragments))]
@@ -250,6 +259,15 @@ impl Filter for Chain {
     }
 }
 
+/// `summary.csv` of some slides (`[{slide, counts: [[class, n]], tissuePixels, mpp: [x, y] |
+/// null}]`): per class the nuclei, the tissue area and the density per mm² of tissue (per
+/// megapixel without mpp), as `histoseg predict` writes it.
+#[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = summaryCsv))]
+pub fn summary_csv(summaries: JsValue) -> Result<String, JsError> {
+    let summaries: Vec<histoseg_core::nuclei::Summary> = from_js(summaries, "summaries")?;
+    Ok(histoseg_core::nuclei::summary_csv(&summaries))
+}
+
 /// Gaussian blur (`ksize` odd, `sigma` 0 = from the size) of 1-, 3- or 4-byte pixels.
 #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = gaussianBlur))]
 pub fn gaussian_blur(
@@ -283,6 +301,30 @@ pub fn median3(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, JsErro
 #[cfg_attr(target_family = "wasm", wasm_bindgen)]
 pub fn preprocess(pixels: &[u8], width: u32, height: u32) -> Result<Vec<u8>, JsError> {
     Ok(pixels::filter(pixels, width, height, &Chain)?)
+}
+
+/// One stain of an image (1, 3 or 4 bytes a pixel) in its own colour, the others left out
+/// (colour deconvolution with QuPath's default vectors): `stains` is `"he"` (H&E) or `"hdab"`
+/// (H-DAB), `index` 0 for haematoxylin. RGB bytes.
+#[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = singleStain))]
+pub fn single_stain(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    stains: &str,
+    index: usize,
+) -> Result<Vec<u8>, JsError> {
+    let matrix = match stains {
+        "he" => StainMatrix::hematoxylin_eosin(),
+        "hdab" => StainMatrix::hematoxylin_dab(),
+        other => {
+            return Err(JsError::new(&format!(
+                "stains must be 'he' or 'hdab', got '{other}'"
+            )));
+        }
+    };
+    let image = crate::pixels::rgb(pixels, width, height)?;
+    Ok(matrix.single_stain(&image, index).into_raw())
 }
 
 /// Bytes scaled to `[0, 1]` (`Float32Array`).

@@ -11,9 +11,8 @@ use histoseg_core::annotations::detections::GeoJsonWriter;
 use histoseg_core::annotations::{Annotation, Geometry};
 use histoseg_core::nuclei::Summary;
 use histoseg_core::rect::Rect;
-use histoseg_core::regions::RegionParams;
 use histoseg_core::slide::{Slide, Vendor};
-use histoseg_core::tissue::Tissue;
+use histoseg_core::tissue::{Tissue, tissue_params};
 use histoseg_model::ModelError;
 use histoseg_model::predict::Predictor;
 use histoseg_model::slide::{SlideParams, predict_slide};
@@ -23,15 +22,6 @@ const NUCLEUS: &str = "Nucleus";
 
 /// Longest side of the overview tissue is found on.
 const OVERVIEW_SIDE: u32 = 2048;
-
-/// Tissue for densities is found on the green channel, which both haematoxylin and eosin
-/// absorb: on the red channel (the fragments' default) pale pink stroma reads as glass.
-fn tissue_params() -> RegionParams {
-    RegionParams {
-        channel: 1,
-        ..RegionParams::default()
-    }
-}
 
 /// Parses `x,y,w,h` in level-0 pixels.
 pub fn parse_region(text: &str) -> Result<Rect, String> {
