@@ -2,7 +2,7 @@
 // them (by hand or by reviewing a model's proposals), autosave to IndexedDB, export and import.
 // Everything runs in this tab; the slide is read in the histoseg worker piece by piece and never
 // leaves the machine; a model runs in its own worker.
-import { Histoseg } from '../../web/src/index.js';
+import { Histoseg, toImageData } from '../../web/src/index.js';
 import { AnnotationModel } from './model.js';
 import { AnnotationView } from './viewer.js';
 import { Proposals } from './proposals.js';
@@ -243,7 +243,7 @@ async function openFragment(i, switchTab = true) {
   const f = state.fragments[i];
   if (!f) return;
   state.current = i;
-  await view.show(f.fragment, f.blob);
+  await view.show(f.fragment, await fragmentPicture(f));
   const r = f.fragment;
   $('#fragment-label').textContent = `Fragment ${i + 1}/${state.fragments.length}: x ${r.x}, y ${r.y}, ${r.w} × ${r.h} px (level 0), 1/${r.downsample.toFixed(2)} scale`;
   if (switchTab) selectTab('annotate');
@@ -251,6 +251,35 @@ async function openFragment(i, switchTab = true) {
   updateGalleryCounts();
   assist.update();
 }
+
+/**
+ * The fragment's picture as the view shows it: as scanned, or with the haematoxylin view on,
+ * its haematoxylin alone (colour deconvolution in the worker).
+ * @param {ExtractedFragment} f
+ */
+async function fragmentPicture(f) {
+  if (!$('#show-hematoxylin').checked || !state.histoseg) return f.blob;
+  const bitmap = await createImageBitmap(f.blob);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { data, width, height } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  const pixels = await state.histoseg.singleStain(data, width, height, 'he', 0);
+  return toImageData({ width, height, pixels });
+}
+
+/** Switches the view between the fragment as scanned and its haematoxylin. */
+async function showHematoxylin() {
+  const f = state.fragments[state.current];
+  try {
+    if (f) await view.setImage(await fragmentPicture(f));
+    $('#view').dataset.picture = $('#show-hematoxylin').checked ? 'hematoxylin' : 'scanned';
+  } catch (e) {
+    fail(e);
+  }
+}
+$('#show-hematoxylin').addEventListener('change', showHematoxylin);
 
 function selectTab(which) {
   for (const name of ['overview', 'annotate']) {
@@ -449,6 +478,11 @@ window.addEventListener('keydown', (e) => {
   if ($('#pane-annotate').hidden) return;
   if (proposalKey(key)) { e.preventDefault(); return; }
   if (TOOL_KEYS[key]) { setTool(TOOL_KEYS[key]); return; }
+  if (key === 'h') {
+    $('#show-hematoxylin').checked = !$('#show-hematoxylin').checked;
+    showHematoxylin();
+    return;
+  }
   if (/^[0-9]$/.test(key)) {
     const c = model.classes[(Number(key) + 9) % 10];
     if (c) setClass(c.name);

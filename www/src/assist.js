@@ -86,6 +86,7 @@ export class ModelPanel {
     $('model-pause').addEventListener('click', () => this.stop('pause'));
     $('model-cancel').addEventListener('click', () => this.stop('cancel'));
     $('proposals-accept-all').addEventListener('click', () => this.acceptAll());
+    $('proposals-min-area').addEventListener('input', () => this.filter());
     $('proposals-reject-all').addEventListener('click', () => this.rejectAll());
   }
 
@@ -279,18 +280,37 @@ export class ModelPanel {
     $('model-tiles').textContent = total ? `window: ${done} / ${total} tiles` : '';
   }
 
+  /** The proposals "Accept all" and "Reject all" decide: those shown, in the selected rectangles if any. */
+  #batch() {
+    const rects = this.selection();
+    const within = (p) => rects.some((r) => p.x >= r.x && p.y >= r.y && p.x < r.x + r.w && p.y < r.y + r.h);
+    const list = this.proposals.shown().filter((p) => !rects.length || within(p));
+    return { ids: list.map((p) => p.id), where: rects.length ? ' in the selection' : '' };
+  }
+
   acceptAll() {
-    const n = this.proposals.accept(this.proposals.open().map((p) => p.id), this.currentClass());
-    if (n) this.sayRun(`Accepted ${n} proposals as “${this.currentClass()}” (one undo step).`);
+    const { ids, where } = this.#batch();
+    const n = this.proposals.accept(ids, this.currentClass());
+    if (n) this.sayRun(`Accepted ${n} proposals${where} as “${this.currentClass()}” (one undo step).`);
   }
 
   rejectAll() {
-    const n = this.proposals.reject(this.proposals.open().map((p) => p.id));
-    if (n) this.sayRun(`Rejected ${n} proposals.`);
+    const { ids, where } = this.#batch();
+    const n = this.proposals.reject(ids);
+    if (n) this.sayRun(`Rejected ${n} proposals${where}.`);
+  }
+
+  /** The review filter: the smallest area, in µm² where the slide says its pixel size, else px². */
+  filter() {
+    const v = Number($('proposals-min-area').value) || 0;
+    const info = this.slide()?.info;
+    const px = info?.mpp_x ? v / (info.mpp_x * (info.mpp_y ?? info.mpp_x)) : v;
+    this.proposals.setMinArea(px);
   }
 
   /** Enables what can be used now. */
   update() {
+    this.showCounts();
     const running = Boolean(this.controller);
     const stopping = !running || Boolean(this.controller?.signal.aborted);
     const job = this.job;
@@ -309,11 +329,16 @@ export class ModelPanel {
 
   showCounts() {
     const c = this.proposals.counts();
+    const hidden = c.hidden ? ` (${c.hidden} under the smallest area)` : '';
     $('proposal-counts').textContent = c.proposed
-      ? `${c.proposed} proposed · ${c.open} left · ${c.accepted} accepted · ${c.rejected} rejected`
+      ? `${c.proposed} proposed · ${c.open} left${hidden} · ${c.accepted} accepted · ${c.rejected} rejected`
       : 'No proposals.';
-    $('proposals-accept-all').disabled = c.open === 0;
-    $('proposals-reject-all').disabled = c.open === 0;
+    const none = c.open - c.hidden === 0;
+    $('proposals-accept-all').disabled = none;
+    $('proposals-reject-all').disabled = none;
+    const where = this.selection().length ? ' in selection' : '';
+    $('proposals-accept-all').textContent = `Accept all${where}`;
+    $('proposals-reject-all').textContent = `Reject all${where}`;
   }
 
   /** Stops any run and forgets the run and proposals (a new slide); nothing saved is lost. */

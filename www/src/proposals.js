@@ -19,14 +19,14 @@ import { AnnotationTiles } from './tiles.js';
  *   area: number, perimeter: number, circularity: number, od: number,
  *   state: 'open'|'accepted'|'rejected', annotation: number}} Proposal
  */
-/** @typedef {{proposed: number, open: number, accepted: number, rejected: number}} Counts */
+/** @typedef {{proposed: number, open: number, accepted: number, rejected: number, hidden: number}} Counts */
 
 /** Smallest and largest radius of a proposal's ring, in CSS pixels. */
 const RING_MIN_PX = 4;
 const RING_MAX_PX = 16;
 const RING_COLOR = '#00e5ff';
 /** Past this many proposals in view they are drawn from cached tiles, solid, not dashed. */
-const TILED_FROM = 2000;
+const TILED_FROM = 200;
 /** Milliseconds a frame may spend drawing new tiles of proposals. */
 const TILE_BUDGET_MS = 8;
 const SELECTED_COLOR = '#ffea00';
@@ -40,6 +40,8 @@ export class Proposals {
     /** Id of the selected proposal, or null. @type {number|null} */
     this.selected = null;
     this.nextId = 1;
+    /** Proposals smaller than this (level-0 px²) are left out of review: not drawn, not chosen. */
+    this.minArea = 0;
     /** The open proposals' outlines as annotation-like items, for the tiles (null: stale). @type {Map<number, any>|null} */
     this.shapes = null;
     this.tiles = new AnnotationTiles();
@@ -62,7 +64,7 @@ export class Proposals {
     if (!this.shapes) {
       this.shapes = new Map();
       for (const p of this.list) {
-        if (!this.isOpen(p)) continue;
+        if (!this.isShown(p)) continue;
         const geometry = p.outline?.length ? { type: 'polygon', points: p.outline } : { type: 'point', x: p.x, y: p.y };
         this.shapes.set(p.id, { id: p.id, class: 'proposal', geometry });
       }
@@ -103,11 +105,26 @@ export class Proposals {
   /** The open proposals. */
   open() { return this.list.filter((p) => this.isOpen(p)); }
 
-  /** @returns {Counts} */
+  /** Is the proposal open and through the review filter? */
+  isShown(/** @type {Proposal} */ p) { return p.area >= this.minArea && this.isOpen(p); }
+
+  /** The open proposals the review filter lets through. */
+  shown() { return this.list.filter((p) => this.isShown(p)); }
+
+  /** Sets the smallest area reviewed (level-0 px²). */
+  setMinArea(/** @type {number} */ area) {
+    this.minArea = Math.max(0, area) || 0;
+    this.#emit();
+  }
+
+  /** @returns {Counts} (`hidden`: open ones the review filter leaves out) */
   counts() {
-    const c = { proposed: this.list.length, open: 0, accepted: 0, rejected: 0 };
+    const c = { proposed: this.list.length, open: 0, accepted: 0, rejected: 0, hidden: 0 };
     for (const p of this.list) {
-      if (this.isOpen(p)) c.open++;
+      if (this.isOpen(p)) {
+        c.open++;
+        if (!this.isShown(p)) c.hidden++;
+      }
       else if (p.state === 'accepted') c.accepted++;
       else c.rejected++;
     }
@@ -117,7 +134,7 @@ export class Proposals {
   /** The selected proposal if it is still open. */
   current() {
     const p = this.list.find((q) => q.id === this.selected);
-    return p && this.isOpen(p) ? p : null;
+    return p && this.isShown(p) ? p : null;
   }
 
   /** Selects a proposal (null: none). */
@@ -129,7 +146,7 @@ export class Proposals {
 
   /** Selects the open proposal after the selected one (in list order, wrapping); returns it. */
   selectNext() {
-    const open = this.open();
+    const open = this.shown();
     if (!open.length) return null;
     const next = open.find((p) => p.id > (this.selected ?? 0)) ?? open[0];
     this.select(next.id);
@@ -183,7 +200,7 @@ export class Proposals {
     for (const p of this.list) {
       const d = Math.hypot(p.x - x, p.y - y);
       if (perPx && d > (ringPx(p, perPx) + 3) * perPx) continue;
-      if (d <= bestD && this.isOpen(p)) {
+      if (d <= bestD && this.isShown(p)) {
         best = p;
         bestD = d;
       }
@@ -211,14 +228,12 @@ export class Proposals {
   draw(ctx, t, r) {
     const perPx = r / t.scale;
     const [x0, y0, x1, y1] = visibleRect(t, ctx.canvas.width, ctx.canvas.height, 2 * RING_MAX_PX * r);
-    let inView = 0;
-    for (const p of this.list) if (p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1) inView++;
-    if (inView > TILED_FROM) return this.#drawTiled(ctx, t, r);
+    if (this.#inView(x0, y0, x1, y1) > TILED_FROM) return this.#drawTiled(ctx, t, r);
     const shapes = new Path2D();
     let selected = null;
     let selectedRadius = 0;
     for (const p of this.list) {
-      if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1 || !this.isOpen(p)) continue;
+      if (p.x < x0 || p.x > x1 || p.y < y0 || p.y > y1 || !this.isShown(p)) continue;
       const cx = t.scale * p.x + t.dx;
       const cy = t.scale * p.y + t.dy;
       if (p.id === this.selected) [selected, selectedRadius] = [p, ringPx(p, perPx) * r];
@@ -245,6 +260,15 @@ export class Proposals {
     return true;
   }
 
+  /** About how many shown proposals meet the level-0 rectangle (the tiles' grid, once built). */
+  #inView(x0, y0, x1, y1) {
+    const shapes = this.#shapes();
+    if (this.tiles.frozen === shapes && this.tiles.index) return this.tiles.index.count(x0, y0, x1, y1);
+    let n = 0;
+    for (const p of this.list) if (p.x >= x0 && p.x <= x1 && p.y >= y0 && p.y <= y1) n++;
+    return n;
+  }
+
   /**
    * Many proposals in view: their outlines from tiles cached per zoom level (as the
    * annotations are), so a frame blits them; the selected one is drawn over them. Returns
@@ -252,7 +276,7 @@ export class Proposals {
    */
   #drawTiled(ctx, t, r) {
     const done = this.tiles.draw(ctx, this.#shapes(), t, () => RING_COLOR, {
-      pointRadius: RING_MIN_PX * r, lineWidth: 1.5 * r, deadline: performance.now() + TILE_BUDGET_MS,
+      pointRadius: RING_MIN_PX * r, lineWidth: 1.5 * r, deadline: performance.now() + TILE_BUDGET_MS, frozen: true,
     });
     const p = this.current();
     if (p) drawSelected(ctx, t.scale * p.x + t.dx, t.scale * p.y + t.dy, ringPx(p, r / t.scale) * r, r);

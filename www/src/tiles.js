@@ -146,6 +146,8 @@ export class AnnotationTiles {
   constructor() {
     /** @type {Index|null} */
     this.index = null;
+    /** The frozen map the index was last checked against. @type {Map<number, Item>|null} */
+    this.frozen = null;
     /** @type {Level|null} the zoom level being shown */
     this.level = null;
     /** @type {Level|null} the last level that covered the whole view: stands in while zooming */
@@ -164,15 +166,19 @@ export class AnnotationTiles {
    * @param {Map<number, Item>} items
    * @param {Transform} t level-0 to canvas pixels
    * @param {(cls: string) => string} colorOf
-   * @param {{pointRadius: number, lineWidth: number, deadline: number}} options
+   * @param {{pointRadius: number, lineWidth: number, deadline: number, frozen?: boolean}} options
+   *   `frozen`: `items` is never changed in place (a changed set comes as a new map)
    */
-  draw(ctx, items, t, colorOf, { pointRadius, lineWidth, deadline }) {
-    if (!this.index || !this.index.matches(items, colorOf)) {
+  draw(ctx, items, t, colorOf, { pointRadius, lineWidth, deadline, frozen = false }) {
+    // A frozen map is never changed in place: the same map means the same items.
+    const same = frozen && this.frozen === items;
+    if (!same && (!this.index || !this.index.matches(items, colorOf))) {
       const old = this.index;
       this.index = new Index(Array.from(items.values()), colorOf);
       if (old) this.#carry(old, this.index, pointRadius + lineWidth + 1);
     }
-    const index = this.index;
+    this.frozen = frozen ? items : null;
+    const index = /** @type {Index} */ (this.index);
     const { width: w, height: h } = ctx.canvas;
     const m = pointRadius + lineWidth + 1; // how far a shape's marks reach beyond its box
     const raster = index.count((-m - t.dx) / t.scale, (-m - t.dy) / t.scale, (w + m - t.dx) / t.scale, (h + m - t.dy) / t.scale) >= RASTER_FROM;

@@ -84,6 +84,14 @@ export class AnnotationView {
     this.fit();
   }
 
+  /** Shows another picture of the same fragment (same size), keeping the zoom and pan. */
+  async setImage(source) {
+    const image = await createImageBitmap(source);
+    this.image?.close();
+    this.image = image;
+    this.redraw();
+  }
+
   fit() {
     if (!this.image) return;
     const { clientWidth: w, clientHeight: h } = this.canvas;

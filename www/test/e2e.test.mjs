@@ -122,6 +122,34 @@ test('threshold and gap re-run the detection live', async () => {
   assert.ok(narrow.merged.length >= wide.merged.length, 'a wider gap merges more');
 });
 
+test('the haematoxylin view (H) shows the haematoxylin alone, then the fragment as scanned again', async () => {
+  await page.click('#gallery li:first-child button');
+  await page.waitForSelector('#pane-annotate:not([hidden])');
+  await page.waitForTimeout(300);
+  const before = await annotations();
+  /** The view's pixels in a 60 x 60 CSS-pixel square at its centre. */
+  const patch = () => page.evaluate(() => {
+    const c = document.querySelector('#view');
+    return Array.from(c.getContext('2d').getImageData(c.width / 2 - 30, c.height / 2 - 30, 60, 60).data);
+  });
+  /** Pixels that are clearly pink (red over blue by 20 or more). */
+  const pink = (d) => { let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > d[i + 2] + 20) n++; return n; };
+  const scanned = await patch();
+  await page.keyboard.press('h');
+  await page.waitForSelector('#view[data-picture="hematoxylin"]', { timeout: 30_000 });
+  await page.waitForTimeout(100);
+  const hematoxylin = await patch();
+  assert.notDeepEqual(hematoxylin, scanned);
+  assert.ok(pink(scanned) > 100, `${pink(scanned)} pink (eosin) pixels as scanned`);
+  assert.equal(pink(hematoxylin), 0, 'the haematoxylin alone has no eosin pink');
+  await shot('03b-hematoxylin');
+  await page.click('#show-hematoxylin');
+  await page.waitForSelector('#view[data-picture="scanned"]', { timeout: 30_000 });
+  await page.waitForTimeout(100);
+  assert.deepEqual(await patch(), scanned, 'as scanned again');
+  assert.deepEqual(await annotations(), before);
+});
+
 test('points and a polygon placed on a fragment land in level-0 coordinates', async () => {
   await page.click('#gallery li:first-child button');
   await page.waitForSelector('#pane-annotate:not([hidden])');
@@ -456,12 +484,12 @@ test('a clicked proposal is accepted with A, the next rejected with X, another w
   assert.equal(accepted.length, before.length + 1);
   assert.deepEqual(accepted.at(-1), { class: cls, geometry: { type: 'polygon', points: target.outline } });
   let now = await proposalState();
-  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 1, accepted: 1, rejected: 0 });
+  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 1, accepted: 1, rejected: 0, hidden: 0 });
   assert.ok(now.selected !== null && now.selected !== target.id, 'the nearest open proposal is selected next');
 
   await ai.keyboard.press('x');
   now = await proposalState();
-  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 2, accepted: 1, rejected: 1 });
+  assert.deepEqual(now.counts, { proposed: start.counts.proposed, open: start.counts.proposed - 2, accepted: 1, rejected: 1, hidden: 0 });
   assert.equal((await aiAnnotations()).length, accepted.length);
   if (now.counts.open > 1) {
     await ai.keyboard.press('n');
@@ -548,6 +576,13 @@ test('"Accept all" is one undo step; redo; after a reload the accepted outlines 
   const before = await aiAnnotations();
   const { counts, open } = await proposalState();
   assert.ok(counts.open > 0);
+  // The review filter: proposals under the smallest area are left out, and counted.
+  await ai.fill('#proposals-min-area', '100000');
+  assert.match(await ai.locator('#proposal-counts').textContent(), new RegExp(`· ${counts.open} left \\(${counts.open} under the smallest area\\) ·`));
+  assert.equal(await ai.locator('#proposals-accept-all').isDisabled(), true);
+  assert.equal(await ai.evaluate(() => window.histosegApp.proposals.selectNext()), null);
+  await ai.fill('#proposals-min-area', '0');
+  assert.equal(await ai.locator('#proposals-accept-all').isDisabled(), false);
   const cls = await ai.evaluate(() => window.histosegApp.view.cls);
   await ai.click('#proposals-accept-all');
   const all = await aiAnnotations();
@@ -664,6 +699,18 @@ test('the default model: "Propose nuclei" with no model loaded fetches it from t
   assert.deepEqual(csv[1].slice(0, 3), ['cmu-1-small-region.svs', 'Proposed (not reviewed)', String(counts.proposed)]);
   assert.deepEqual(csv.at(-1).slice(1, 5), ['All', String(counts.proposed), native.at(-1)[3], 'mm^2'],
     'the same tissue area as the native CLI');
+
+  // With a rectangle selected, "Accept all" decides only inside it.
+  const half = { x: region.x, y: region.y, w: Math.round(region.w / 2), h: region.h };
+  await drawRegion(half);
+  const drawn = await drawnRect();
+  assert.equal(await ai.locator('#proposals-accept-all').textContent(), 'Accept all in selection');
+  const inside = open.filter((p) => p.x >= drawn.x && p.y >= drawn.y && p.x < drawn.x + drawn.w && p.y < drawn.y + drawn.h);
+  assert.ok(inside.length > 0 && inside.length < open.length, `${inside.length} of ${open.length} inside`);
+  await ai.click('#proposals-accept-all');
+  const decided = await proposalState();
+  assert.equal(decided.counts.accepted, inside.length);
+  assert.equal(decided.counts.open, open.length - inside.length);
   await ai.context().close();
 });
 
