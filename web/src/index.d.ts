@@ -169,7 +169,7 @@ type ModelInput = ImageData | { width: number; height: number; pixels: Pixels } 
 export declare class Model {
   static load(
     source: ArrayBuffer | ArrayBufferView | Blob | string | URL,
-    options?: { backend?: 'auto' | 'webgpu' | 'cpu'; name?: string; worker?: Worker },
+    options?: { backend?: 'auto' | 'webgpu' | 'cpu'; name?: string; worker?: Worker; workers?: number },
   ): Promise<Model>;
   readonly info: ModelInfo;
   predict(

@@ -306,25 +306,39 @@ async function pixelsOf(image) {
  * inference bundle: WebGPU when the browser has it, burn's CPU backend otherwise.
  */
 export class Model {
-  /** @param {Client} client @param {any} loaded */
-  constructor(client, loaded) {
-    this.client = client;
-    this.handle = loaded.handle;
+  /** @param {Client[]} clients @param {any[]} loaded */
+  constructor(clients, loaded) {
+    this.clients = clients;
+    this.client = clients[0];
+    this.handles = loaded.map((l) => l.handle);
+    this.handle = this.handles[0];
     /** `{name, model, spec, backend, fallbackReason}`: what runs, and where. */
-    this.info = loaded.info;
+    this.info = loaded[0].info;
   }
 
-  /** Loads a model; `backend` is `'auto'` (default), `'webgpu'` or `'cpu'`. */
-  static async load(source, { backend = 'auto', name, worker } = {}) {
-    const client = new Client(worker ?? defaultInferenceWorker());
+  /**
+   * Loads a model; `backend` is `'auto'` (default), `'webgpu'` or `'cpu'`. On the CPU backend,
+   * `workers` (default 1) loads it in that many workers, which `predictSlide` runs windows in
+   * at once (one a core); on WebGPU one worker serves.
+   */
+  static async load(source, { backend = 'auto', name, worker, workers = 1 } = {}) {
+    const count = Math.max(1, Math.min(8, Math.floor(workers) || 1));
+    const clients = [new Client(worker ?? defaultInferenceWorker())];
     try {
       const bytes = await modelBytes(source);
       const label = name ?? source?.name ?? (typeof source === 'string' ? source : 'model.hsm');
-      return new Model(client, await client.request('load', [bytes, label, backend], undefined, {
-        transfer: [bytes],
-      }));
+      const loadIn = (c) => {
+        const copy = bytes.slice(0);
+        return c.request('load', [copy, label, backend], undefined, { transfer: [copy] });
+      };
+      const first = await loadIn(clients[0]);
+      // One GPU serves the windows in turn; more workers only help on the CPU backend.
+      const more = first.info.backend.startsWith('cpu') ? count - 1 : 0;
+      for (let i = 0; i < more; i++) clients.push(new Client(defaultInferenceWorker()));
+      const rest = await Promise.all(clients.slice(1).map(loadIn));
+      return new Model(clients, [first, ...rest]);
     } catch (e) {
-      client.worker.terminate();
+      for (const c of clients) c.worker.terminate();
       throw e;
     }
   }
@@ -344,46 +358,75 @@ export class Model {
   /**
    * Nuclei over `regions` (level-0 `{x, y, w, h}`) of an open `slide`, window by window: 1024 px
    * cells read at level 0 with a 64 px margin, resized to the model's resolution (the slide's
-   * mpp against the model's), outlined and measured; a nucleus on a seam is kept once. Each
-   * window's pixels are read in the slide's worker while the model runs on the previous one.
+   * mpp against the model's), outlined and measured; a nucleus on a seam is kept once. Windows
+   * are predicted in each of the model's workers at once (each window's pixels read in the
+   * slide's worker when its turn comes), and kept in window order by the first worker.
    * `skip` holds windows already done and `known` the nuclei they kept (a resumed run);
-   * `onWindow(index, nuclei, done, total)` sees each finished window's nuclei
-   * (`{outline, centroid, area, perimeter, circularity, hematoxylinOd}`, level-0 pixels) and
+   * `onWindow(index, nuclei, done, total)` sees each finished window's nuclei, in window order
+   * (`{outline, centroid, area, perimeter, circularity, hematoxylinOd}`, level-0 pixels), and
    * may return a promise (saving them) that the next window waits for; `onTiles(done, total)`
-   * sees the model's tiles. Aborting `signal` stops after the current window with an
-   * AbortError; finished windows stay reported. Resolves to `{windows, nuclei}` of this call.
+   * sees the model's tiles. Aborting `signal` stops with an AbortError; finished windows stay
+   * reported. Resolves to `{windows, nuclei}` of this call.
    */
   async predictSlide(slide, regions, { skip = [], known = [], onWindow, onTiles, signal } = {}) {
     const { width, height } = slide.info.levels[0];
     const { mpp_x: mppX, mpp_y: mppY } = slide.info;
-    const { run, windows } = await this.client.request('slideRun',
-      [this.handle, regions, width, height, mppX ?? undefined, mppY ?? undefined, known]);
+    const mpp = [mppX ?? undefined, mppY ?? undefined];
+    // Every worker plans the same windows; the first also keeps the seams (and what is known).
+    const runs = await Promise.all(this.clients.map((c, i) => c.request('slideRun',
+      [this.handles[i], regions, width, height, ...mpp, i === 0 ? known : []])));
+    const windows = runs[0].windows;
     const done = new Set(skip);
     const todo = windows.map((_, i) => i).filter((i) => !done.has(i));
-    let nuclei = 0;
-    let next = null;
-    try {
-      next = todo.length ? slide.readRegion(0, windows[todo[0]].read) : null;
-      for (let k = 0; k < todo.length; k++) {
-        if (signal?.aborted) throw abortError();
-        const picture = await next;
-        next = k + 1 < todo.length ? slide.readRegion(0, windows[todo[k + 1]].read) : null;
-        const found = await this.client.request('predictWindow', [run, todo[k], picture], onTiles, {
-          transfer: [picture.pixels.buffer], signal,
+    /** Candidates of each window of `todo` once predicted. @type {Promise<any[]>[]} */
+    const results = new Array(todo.length);
+    let next = 0;
+    /** The first failure that was not a cancellation: it stops every worker, and is reported. */
+    let firstError = null;
+    const failed = new AbortController();
+    const stop = AbortSignal.any ? AbortSignal.any([failed.signal, ...(signal ? [signal] : [])]) : signal;
+    /** One worker: takes the next window, reads it, predicts it; until none is left. */
+    const work = async (j) => {
+      while (next < todo.length && !stop?.aborted) {
+        const k = next++;
+        const index = todo[k];
+        results[k] = (async () => {
+          const picture = await slide.readRegion(0, windows[index].read);
+          return this.clients[j].request('windowCandidates', [runs[j].run, index, picture],
+            j === 0 ? onTiles : undefined, { transfer: [picture.pixels.buffer], signal: stop });
+        })();
+        results[k].catch((e) => {
+          if (e?.name !== 'AbortError') firstError ??= e;
+          failed.abort();
         });
+        await results[k].catch(() => {});
+      }
+    };
+    const workers = this.clients.map((_, j) => work(j));
+    let nuclei = 0;
+    try {
+      for (let k = 0; k < todo.length; k++) {
+        while (!results[k]) {
+          if (signal?.aborted) throw abortError();
+          await Promise.race([...workers, new Promise((r) => setTimeout(r, 20))]);
+        }
+        const candidates = await results[k].catch((e) => { throw firstError ?? e; });
+        if (signal?.aborted) throw abortError();
+        const kept = await this.client.request('keepCandidates', [runs[0].run, todo[k], candidates]);
         done.add(todo[k]);
-        nuclei += found.length;
-        await onWindow?.(todo[k], found, done.size, windows.length);
+        nuclei += kept.length;
+        await onWindow?.(todo[k], kept, done.size, windows.length);
       }
       return { windows: todo.length, nuclei };
     } finally {
-      next?.catch(() => {});
-      this.client.request('endRun', [run]).catch(() => {});
+      failed.abort();
+      await Promise.allSettled(workers);
+      runs.forEach(({ run }, j) => this.clients[j].request('endRun', [run]).catch(() => {}));
     }
   }
 
-  /** Frees the model and stops its worker. */
-  dispose() { this.client.worker.terminate(); }
+  /** Frees the model and stops its workers. */
+  dispose() { for (const c of this.clients) c.worker.terminate(); }
 }
 
 /** An RGB picture as an `ImageData` (RGBA) for a canvas. */

@@ -16,6 +16,12 @@ function modelOf(handle) {
   return model;
 }
 
+function runOf(handle) {
+  const slideRun = runs.get(handle);
+  if (!slideRun) throw new Error(`slide run ${handle} has ended`);
+  return slideRun;
+}
+
 async function run(id, op, args) {
   await ready;
   switch (op) {
@@ -49,19 +55,21 @@ async function run(id, op, args) {
       runs.set(run, slideRun);
       return { run, windows: slideRun.windows() };
     }
-    case 'predictWindow': {
+    case 'windowCandidates': {
       const [run, index, image] = args;
-      const slideRun = runs.get(run);
-      if (!slideRun) throw new Error(`slide run ${run} has ended`);
       const progress = (done, total) => {
         postMessage({ id, progress: [done, total] });
         return new Promise((resolve) => setTimeout(() => resolve(!cancelled.has(id)), 0));
       };
       try {
-        return await slideRun.predict(index, image.pixels, image.width, image.height, progress);
+        return await runOf(run).candidates(index, image.pixels, image.width, image.height, progress);
       } finally {
         cancelled.delete(id);
       }
+    }
+    case 'keepCandidates': {
+      const [run, index, candidates] = args;
+      return runOf(run).keepCandidates(index, candidates);
     }
     case 'endRun': {
       runs.get(args[0])?.free();

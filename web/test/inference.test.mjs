@@ -172,9 +172,11 @@ test('a slide region window by window: the native CLI\'s outlines; a resumed run
     const slide = await window.histoseg.openSlide(slideFile);
     const windows = [];
     const byWindow = {};
+    const t1 = performance.now();
     const full = await model.predictSlide(slide, [region], {
       onWindow: (index, nuclei, done, total) => { windows.push([index, done, total]); byWindow[index] = nuclei; },
     });
+    const oneMs = performance.now() - t1;
     const aborted = await model.predictSlide(slide, [region], { signal: AbortSignal.abort() })
       .then(() => 'finished', (e) => e.name);
     // Stopped after the first window, and resumed by a new run told of what it kept.
@@ -186,9 +188,20 @@ test('a slide region window by window: the native CLI\'s outlines; a resumed run
       onWindow: async (index, nuclei) => { resumed[index] = nuclei; },
     });
     model.dispose();
+    // The same run with the windows predicted in two workers at once.
+    const two = await window.Model.load(modelFile, { backend: 'cpu', workers: 2 });
+    const inTwo = {};
+    const t0 = performance.now();
+    await two.predictSlide(slide, [region], { onWindow: (index, nuclei) => { inTwo[index] = nuclei; } });
+    const twoMs = performance.now() - t0;
+    const workers = two.clients.length;
+    two.dispose();
     await slide.close();
-    return { full, windows, byWindow, aborted, resumed, again };
+    return { full, windows, byWindow, aborted, resumed, again, inTwo, workers, twoMs, oneMs };
   }, region);
+  assert.equal(got.workers, 2);
+  assert.deepEqual(got.inTwo, got.byWindow, 'two workers keep the same nuclei as one');
+  console.log(`# one worker: ${got.oneMs.toFixed(0)} ms, two workers: ${got.twoMs.toFixed(0)} ms`);
   assert.deepEqual(got.windows, [[0, 1, 2], [1, 2, 2]]);
   const nuclei = Object.values(got.byWindow).flat();
   assert.equal(got.full.nuclei, nuclei.length);

@@ -116,7 +116,9 @@ export class ModelPanel {
     this.say(`Loading ${name} (${backend})…`);
     this.update();
     try {
-      const model = await Model.load(file ?? DEFAULT_MODEL_URL, { backend, name: this.modelName() });
+      // On the CPU, windows run in one worker a core, leaving one for the page and the slide.
+      const workers = Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1));
+      const model = await Model.load(file ?? DEFAULT_MODEL_URL, { backend, name: this.modelName(), workers });
       if (seq !== this.seq) { model.dispose(); return false; }
       this.model = model;
       $('model-info').textContent = describeModel(model.info);

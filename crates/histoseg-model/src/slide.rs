@@ -215,22 +215,44 @@ impl SlideRun {
         labels: &LabelMap,
         image: &RgbImage,
     ) -> Result<Vec<MeasuredNucleus>> {
-        let window = *self.windows.get(index).ok_or_else(|| {
-            ModelError::Input(format!(
-                "window {index} does not exist: the run has {}",
-                self.windows.len()
-            ))
-        })?;
+        let candidates = self.candidates(index, labels, image)?;
+        self.keep_candidates(index, candidates)
+    }
+
+    /// The first half of [`Self::keep`], which needs no state of the run, so that windows can
+    /// be predicted in parallel (in several workers): the nuclei of window `index` whose
+    /// centroid lies in its cell (or within [`SEAM_SLACK`] of it) and in its region.
+    pub fn candidates(
+        &self,
+        index: usize,
+        labels: &LabelMap,
+        image: &RgbImage,
+    ) -> Result<Vec<MeasuredNucleus>> {
+        let window = self.window(index)?;
         let (dx, dy) = (f64::from(window.read.x), f64::from(window.read.y));
+        Ok(measure_nuclei(labels, image, &self.stains, 0.5)
+            .into_iter()
+            .map(|n| n.placed(1.0 / self.scale, dx, dy))
+            .filter(|n| {
+                let at = n.centroid;
+                // The first region holding the centroid owns it, should regions overlap.
+                let owner = self.regions.iter().position(|r| r.holds(at.0, at.1, 0.0));
+                window.cell.holds(at.0, at.1, SEAM_SLACK) && owner == Some(window.region)
+            })
+            .collect())
+    }
+
+    /// The second half of [`Self::keep`], run in window order: of window `index`'s
+    /// `candidates`, those no earlier window kept.
+    pub fn keep_candidates(
+        &mut self,
+        index: usize,
+        candidates: Vec<MeasuredNucleus>,
+    ) -> Result<Vec<MeasuredNucleus>> {
+        let window = self.window(index)?;
         let mut kept = Vec::new();
-        for nucleus in measure_nuclei(labels, image, &self.stains, 0.5) {
-            let nucleus = nucleus.placed(1.0 / self.scale, dx, dy);
+        for nucleus in candidates {
             let at = nucleus.centroid;
-            // The first region holding the centroid owns it, should regions overlap.
-            let owner = self.regions.iter().position(|r| r.holds(at.0, at.1, 0.0));
-            if !window.cell.holds(at.0, at.1, SEAM_SLACK) || owner != Some(window.region) {
-                continue;
-            }
             if near_border(&window.cell, at, 2.0 * SEAM_SLACK) {
                 if self.seams.seen(at, radius_of(nucleus.area)) {
                     continue;
@@ -240,6 +262,15 @@ impl SlideRun {
             kept.push(nucleus);
         }
         Ok(kept)
+    }
+
+    fn window(&self, index: usize) -> Result<Window> {
+        self.windows.get(index).copied().ok_or_else(|| {
+            ModelError::Input(format!(
+                "window {index} does not exist: the run has {}",
+                self.windows.len()
+            ))
+        })
     }
 
     /// Tells a resumed run of a nucleus an earlier session kept (level-0 centroid and area),

@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use histoseg_core::nuclei::MeasuredNucleus;
 use histoseg_core::rect::Rect;
 use histoseg_model::predict::Predictor;
 use histoseg_model::slide::{SlideParams, SlideRun};
@@ -83,6 +84,47 @@ impl WebSlideRun {
         height: u32,
         on_progress: Option<js_sys::Function>,
     ) -> js_sys::Promise {
+        self.run_window(index, pixels, (width, height), on_progress, true)
+    }
+
+    /// As [`Self::predict`], but the seam rule is left to
+    /// [`keepCandidates`](Self::keep_candidates) of the run that coordinates (windows predicted
+    /// in several workers): a promise of the window's candidate nuclei.
+    pub fn candidates(
+        &self,
+        index: usize,
+        pixels: Vec<u8>,
+        width: u32,
+        height: u32,
+        on_progress: Option<js_sys::Function>,
+    ) -> js_sys::Promise {
+        self.run_window(index, pixels, (width, height), on_progress, false)
+    }
+
+    /// Of window `index`'s `candidates` (from [`Self::candidates`] in any worker), the nuclei
+    /// no earlier window kept. Called in window order.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = keepCandidates))]
+    pub fn keep_candidates(&self, index: usize, candidates: JsValue) -> Result<JsValue, JsError> {
+        let candidates: Vec<MeasuredNucleus> = from_js(candidates, "candidates")?;
+        let kept = self
+            .run
+            .borrow_mut()
+            .keep_candidates(index, candidates)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&kept)
+    }
+}
+
+impl WebSlideRun {
+    /// Window `index` predicted from its pixels; its nuclei kept (`keep`) or its candidates.
+    fn run_window(
+        &self,
+        index: usize,
+        pixels: Vec<u8>,
+        (width, height): (u32, u32),
+        on_progress: Option<js_sys::Function>,
+        keep: bool,
+    ) -> js_sys::Promise {
         let run = Rc::clone(&self.run);
         let predictor = Rc::clone(&self.predictor);
         wasm_bindgen_futures::future_to_promise(async move {
@@ -105,11 +147,13 @@ impl WebSlideRun {
                 })
                 .await
                 .map_err(|e| JsError::new(&e.to_string()))?;
-            let kept = run
-                .borrow_mut()
-                .keep(index, &prediction.labels, &image)
-                .map_err(|e| JsError::new(&e.to_string()))?;
-            Ok(to_js(&kept)?)
+            let labels = &prediction.labels;
+            let nuclei = if keep {
+                run.borrow_mut().keep(index, labels, &image)
+            } else {
+                run.borrow().candidates(index, labels, &image)
+            };
+            Ok(to_js(&nuclei.map_err(|e| JsError::new(&e.to_string()))?)?)
         })
     }
 }
