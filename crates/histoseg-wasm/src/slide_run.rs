@@ -1,7 +1,8 @@
 //! Nuclei over a whole slide in the browser (feature `inference`): the core's window plan and
 //! seam rule ([`histoseg_model::slide::SlideRun`]) driven from JavaScript. The page reads each
-//! window's level-0 pixels in the slide's worker and hands them here; this worker resizes them
-//! to the model's resolution, predicts, outlines and measures, and keeps each nucleus once.
+//! window's level-0 pixels in the slide's worker and hands them to one of the model's workers,
+//! which resizes them to the model's resolution, predicts, outlines and measures; the first
+//! worker's run keeps each nucleus once, in window order.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -73,23 +74,11 @@ impl WebSlideRun {
     }
 
     /// Predicts window `index` from its level-0 pixels (1, 3 or 4 bytes a pixel): a promise of
-    /// the nuclei it keeps, `[{outline, centroid, area, perimeter, circularity,
-    /// hematoxylinOd}]` in level-0 pixels. `on_progress(done, total)` sees the model's tiles;
+    /// its candidate nuclei, `[{outline, centroid, area, perimeter, circularity,
+    /// hematoxylinOd}]` in level-0 pixels, before the seam rule, which
+    /// [`keepCandidates`](Self::keep_candidates) of the run that coordinates applies (windows
+    /// predicted in several workers). `on_progress(done, total)` sees the model's tiles;
     /// returning `false` cancels.
-    pub fn predict(
-        &self,
-        index: usize,
-        pixels: Vec<u8>,
-        width: u32,
-        height: u32,
-        on_progress: Option<js_sys::Function>,
-    ) -> js_sys::Promise {
-        self.run_window(index, pixels, (width, height), on_progress, true)
-    }
-
-    /// As [`Self::predict`], but the seam rule is left to
-    /// [`keepCandidates`](Self::keep_candidates) of the run that coordinates (windows predicted
-    /// in several workers): a promise of the window's candidate nuclei.
     pub fn candidates(
         &self,
         index: usize,
@@ -97,33 +86,6 @@ impl WebSlideRun {
         width: u32,
         height: u32,
         on_progress: Option<js_sys::Function>,
-    ) -> js_sys::Promise {
-        self.run_window(index, pixels, (width, height), on_progress, false)
-    }
-
-    /// Of window `index`'s `candidates` (from [`Self::candidates`] in any worker), the nuclei
-    /// no earlier window kept. Called in window order.
-    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = keepCandidates))]
-    pub fn keep_candidates(&self, index: usize, candidates: JsValue) -> Result<JsValue, JsError> {
-        let candidates: Vec<MeasuredNucleus> = from_js(candidates, "candidates")?;
-        let kept = self
-            .run
-            .borrow_mut()
-            .keep_candidates(index, candidates)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        to_js(&kept)
-    }
-}
-
-impl WebSlideRun {
-    /// Window `index` predicted from its pixels; its nuclei kept (`keep`) or its candidates.
-    fn run_window(
-        &self,
-        index: usize,
-        pixels: Vec<u8>,
-        (width, height): (u32, u32),
-        on_progress: Option<js_sys::Function>,
-        keep: bool,
     ) -> js_sys::Promise {
         let run = Rc::clone(&self.run);
         let predictor = Rc::clone(&self.predictor);
@@ -147,13 +109,21 @@ impl WebSlideRun {
                 })
                 .await
                 .map_err(|e| JsError::new(&e.to_string()))?;
-            let labels = &prediction.labels;
-            let nuclei = if keep {
-                run.borrow_mut().keep(index, labels, &image)
-            } else {
-                run.borrow().candidates(index, labels, &image)
-            };
+            let nuclei = run.borrow().candidates(index, &prediction.labels, &image);
             Ok(to_js(&nuclei.map_err(|e| JsError::new(&e.to_string()))?)?)
         })
+    }
+
+    /// Of window `index`'s `candidates` (from [`Self::candidates`] in any worker), the nuclei
+    /// no earlier window kept. Called in window order.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = keepCandidates))]
+    pub fn keep_candidates(&self, index: usize, candidates: JsValue) -> Result<JsValue, JsError> {
+        let candidates: Vec<MeasuredNucleus> = from_js(candidates, "candidates")?;
+        let kept = self
+            .run
+            .borrow_mut()
+            .keep_candidates(index, candidates)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&kept)
     }
 }
