@@ -63,6 +63,37 @@ pub(crate) struct Decoded {
 pub(crate) fn decode_chunk(ifd: &ImageIfd, cy: u32, raw: &[u8]) -> Result<Decoded, String> {
     check_supported(ifd)?;
     let (w, h) = ifd.chunk_size(cy);
+    if ifd.reduce > 1 {
+        // A derived level: its source's chunk, decoded whole and reduced.
+        let f = ifd.reduce;
+        let source = decode_stored_chunk(ifd, raw, w * f, h * f)?;
+        return Ok(Decoded {
+            image: box_reduce(&source.image, f),
+            damage: source.damage,
+        });
+    }
+    decode_stored_chunk(ifd, raw, w, h)
+}
+
+/// Each `f` x `f` block of `img` averaged into one pixel (rounded).
+fn box_reduce(img: &RgbImage, f: u32) -> RgbImage {
+    let (w, h) = (img.width() / f, img.height() / f);
+    let n = f * f;
+    RgbImage::from_fn(w, h, |x, y| {
+        let mut sum = [0u32; 3];
+        for dy in 0..f {
+            for dx in 0..f {
+                let p = img.get_pixel(x * f + dx, y * f + dy).0;
+                for c in 0..3 {
+                    sum[c] += u32::from(p[c]);
+                }
+            }
+        }
+        image::Rgb(sum.map(|v| ((v + n / 2) / n) as u8))
+    })
+}
+
+fn decode_stored_chunk(ifd: &ImageIfd, raw: &[u8], w: u32, h: u32) -> Result<Decoded, String> {
     if ifd.compression == 7 {
         // Strictly first: the lenient decoder fills broken data with made-up pixels silently.
         return match decode_jpeg(ifd, raw, w, h, true) {
@@ -145,8 +176,9 @@ fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbIm
         n => return Err(format!("JPEG 2000 tile with {n} components not supported")),
     };
     // Aperio's 33003 stores YCbCr without the codestream's colour transform (as OpenSlide
-    // reads it); convert with the JPEG (JFIF) matrix.
-    if compression == 33003 && channels >= 3 {
+    // reads it); convert with the JPEG (JFIF) matrix, unless hayro already did: it takes a
+    // bare codestream with subsampled chroma for sYCC and converts it itself.
+    if compression == 33003 && channels >= 3 && !has_subsampled_chroma(raw) {
         for px in rgb.chunks_exact_mut(3) {
             let (y, cb, cr) = (
                 f32::from(px[0]),
@@ -161,6 +193,19 @@ fn decode_jpeg2000(compression: u16, raw: &[u8], w: u32, h: u32) -> Result<RgbIm
         }
     }
     RgbImage::from_raw(w, h, rgb).ok_or_else(|| "JPEG 2000 tile decoded to the wrong size".into())
+}
+
+/// Whether a bare JPEG 2000 codestream has three components whose last two share a coarser
+/// sampling than the first (read from its SIZ marker), the case hayro-jpeg2000 decodes as sYCC.
+fn has_subsampled_chroma(stream: &[u8]) -> bool {
+    // SOC, SIZ, Lsiz, Rsiz, 8 x 4 bytes of sizes, Csiz: 42 bytes, then 3 bytes a component.
+    if stream.len() < 42 + 9 || stream[..4] != [0xFF, 0x4F, 0xFF, 0x51] {
+        return false;
+    }
+    let components = u16::from_be_bytes([stream[40], stream[41]]);
+    let sampling = |c: usize| (stream[42 + 3 * c + 1], stream[42 + 3 * c + 2]);
+    let (y, cb, cr) = (sampling(0), sampling(1), sampling(2));
+    components == 3 && cb == cr && cb != y && cb.0 >= y.0 && cb.1 >= y.1
 }
 
 fn to_rgb(ifd: &ImageIfd, data: &[u8], w: u32, h: u32) -> Result<RgbImage, String> {
@@ -285,6 +330,9 @@ fn decode_jpeg(
     h: u32,
     strict: bool,
 ) -> Result<RgbImage, String> {
+    if let Some(header) = &ifd.jpeg_header {
+        return decode_jpeg_stream(&restart_interval_stream(header, raw)?, ifd, w, h, strict);
+    }
     if raw.len() < 4 || raw[0] != 0xFF || raw[1] != 0xD8 {
         return Err("JPEG tile does not start with an SOI marker".into());
     }
@@ -299,15 +347,44 @@ fn decode_jpeg(
         }
         _ => raw.to_vec(),
     };
-    let ycbcr = jpeg_holds_ycbcr(&stream, ifd.photometric);
+    decode_jpeg_stream(&stream, ifd, w, h, strict)
+}
+
+/// One restart interval of a larger JPEG as a JPEG of its own: the header (SOI to SOS, its
+/// frame size already that of the interval), the interval's entropy-coded bytes without the
+/// marker that ends them, and an EOI.
+fn restart_interval_stream(header: &[u8], raw: &[u8]) -> Result<Vec<u8>, String> {
+    let ends_with_marker = raw.len() >= 2
+        && raw[raw.len() - 2] == 0xFF
+        && matches!(raw[raw.len() - 1], 0xD0..=0xD7 | 0xD9);
+    if !ends_with_marker {
+        return Err(
+            "restart interval does not end with a restart or end marker (a broken \
+                    restart interval, or wrong offsets in the file)"
+                .into(),
+        );
+    }
+    let mut stream = Vec::with_capacity(header.len() + raw.len());
+    stream.extend_from_slice(header);
+    stream.extend_from_slice(&raw[..raw.len() - 2]);
+    stream.extend_from_slice(&[0xFF, 0xD9]);
+    Ok(stream)
+}
+
+fn decode_jpeg_stream(
+    stream: &[u8],
+    ifd: &ImageIfd,
+    w: u32,
+    h: u32,
+    strict: bool,
+) -> Result<RgbImage, String> {
+    let ycbcr = jpeg_holds_ycbcr(stream, ifd.photometric);
     let opts = DecoderOptions::default()
         .set_max_width(1 << 16)
         .set_max_height(1 << 16)
         .set_strict_mode(strict);
-    let mut dec = zune_jpeg::JpegDecoder::new_with_options(
-        zune_core::bytestream::ZCursor::new(&stream[..]),
-        opts,
-    );
+    let mut dec =
+        zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(stream), opts);
     dec.decode_headers()
         .map_err(|e| format!("JPEG tile is corrupt: {e}"))?;
     let input = dec.input_colorspace().unwrap_or(ColorSpace::YCbCr);

@@ -39,6 +39,29 @@ pub(crate) struct ImageIfd {
     pub sub_ifds: Vec<u64>,
     /// X resolution, Y resolution, unit (1 none, 2 inch, 3 cm).
     pub resolution: Option<(f64, f64, u16)>,
+    /// The Software tag (how Philips slides are told apart).
+    pub software: String,
+    /// The XMP packet (Ventana's metadata), as text.
+    pub xmp: Option<String>,
+    /// Hamamatsu NDPI's own tags, where the file has them.
+    pub ndpi: Option<NdpiTags>,
+    /// A JPEG whose chunks are bare restart intervals (NDPI): this header goes before each
+    /// chunk's entropy-coded bytes, and an EOI after them.
+    pub jpeg_header: Option<Vec<u8>>,
+    /// A level that is another reduced by this factor (1 for a stored level): its chunks are
+    /// the other's, decoded and reduced by area averaging, as OpenSlide derives NDPI levels.
+    pub reduce: u32,
+}
+
+/// The NDPI tags of one directory.
+#[derive(Debug, Clone)]
+pub(crate) struct NdpiTags {
+    /// Objective power of the image; -1 is the macro, -2 the map.
+    pub source_lens: f64,
+    /// Focal plane (0 in focus).
+    pub focal_plane: f64,
+    /// Start of each restart interval, from the strip's start (empty when not given).
+    pub mcu_starts: Vec<u64>,
 }
 
 impl ImageIfd {
@@ -59,6 +82,14 @@ impl ImageIfd {
             let top = cy * self.chunk_h;
             (self.width, self.chunk_h.min(self.height - top))
         }
+    }
+
+    /// The tile cache's key for chunk `index` (a reduced level keys apart from its source).
+    pub fn cache_key(&self, index: u32) -> (u64, u32) {
+        (
+            self.offset | u64::from(self.reduce.trailing_zeros()) << 60,
+            index,
+        )
     }
 
     /// Name of the compression, for messages and `info`.
@@ -224,7 +255,39 @@ pub(crate) fn parse_image<R: Read + Seek>(
         }
         _ => None,
     };
+    let software = f.text(raw, tag::SOFTWARE)?.unwrap_or_default();
+    let xmp = f
+        .bytes(raw, tag::XMP)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let ndpi = if f.has(raw, tag::NDPI_FORMAT) {
+        let low = f.uints(raw, tag::NDPI_MCU_STARTS)?.unwrap_or_default();
+        let high = f.uints(raw, tag::NDPI_MCU_STARTS_HIGH)?.unwrap_or_default();
+        if !high.is_empty() && high.len() != low.len() {
+            return Err(format!(
+                "image at offset {at}: {} high halves for {} restart-interval offsets",
+                high.len(),
+                low.len()
+            ));
+        }
+        let mcu_starts = low
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| l | high.get(i).map_or(0, |h| h << 32))
+            .collect();
+        Some(NdpiTags {
+            source_lens: f.real(raw, tag::NDPI_SOURCE_LENS)?.unwrap_or(0.0),
+            focal_plane: f.real(raw, tag::NDPI_FOCAL_PLANE)?.unwrap_or(0.0),
+            mcu_starts,
+        })
+    } else {
+        None
+    };
     Ok(ImageIfd {
+        software,
+        xmp,
+        ndpi,
+        jpeg_header: None,
+        reduce: 1,
         offset: at,
         width,
         height,

@@ -26,6 +26,7 @@ mod pyramid;
 mod resample;
 pub mod synthetic;
 mod tiff_dir;
+mod vendor;
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -64,6 +65,12 @@ pub enum Vendor {
     GenericTiff,
     /// An ordinary PNG or JPEG image.
     Image,
+    /// Hamamatsu NDPI (the NDPI tags).
+    Hamamatsu,
+    /// Philips TIFF (Software "Philips", XML ImageDescription).
+    Philips,
+    /// Ventana BIF (an iScan XMP packet).
+    Ventana,
 }
 
 /// The kinds of non-pyramid images a slide file may carry.
@@ -145,7 +152,7 @@ enum Backend<R> {
     Tiff {
         file: TiffFile<R>,
         levels: Vec<ImageIfd>,
-        associated: Vec<ImageIfd>,
+        associated: Vec<pyramid::Associated>,
     },
     Raster(Arc<RgbImage>),
 }
@@ -229,15 +236,20 @@ impl<R: Read + Seek> Slide<R> {
     fn open_tiff(reader: R, name: String) -> Result<Self> {
         let mut file = TiffFile::open(reader).map_err(|e| slide_err(&name, e))?;
         let layout = pyramid::find_layout(&mut file).map_err(|e| slide_err(&name, e))?;
-        let base = &layout.levels[0];
-        let (w0, h0) = (f64::from(base.width), f64::from(base.height));
+        let (w0, h0) = layout.sizes[0];
+        let (w0, h0) = (f64::from(w0), f64::from(h0));
         let levels: Vec<LevelInfo> = layout
             .levels
             .iter()
-            .map(|l| LevelInfo {
-                width: l.width,
-                height: l.height,
-                downsample: (w0 / f64::from(l.width) + h0 / f64::from(l.height)) / 2.0,
+            .zip(&layout.sizes)
+            .enumerate()
+            .map(|(i, (l, &(width, height)))| LevelInfo {
+                width,
+                height,
+                downsample: layout.downsamples.as_ref().map_or_else(
+                    || (w0 / f64::from(width) + h0 / f64::from(height)) / 2.0,
+                    |d| d[i],
+                ),
                 tile_width: l.chunk_w,
                 tile_height: l.chunk_h,
                 tiled: l.tiled,
@@ -247,11 +259,14 @@ impl<R: Read + Seek> Slide<R> {
         let associated = layout
             .associated
             .iter()
-            .map(|(kind, a)| AssociatedInfo {
-                kind: *kind,
-                width: a.width,
-                height: a.height,
-                compression: a.compression_name(),
+            .map(|(kind, a)| {
+                let (width, height) = a.size();
+                AssociatedInfo {
+                    kind: *kind,
+                    width,
+                    height,
+                    compression: a.compression_name(),
+                }
             })
             .collect();
         let info = SlideInfo {
@@ -500,7 +515,7 @@ impl<R: Read + Seek> Slide<R> {
                 for ty in ty0..=ty1 {
                     for tx in tx0..=tx1 {
                         let index = ty * across + tx;
-                        let key = (ifd.offset, index);
+                        let key = ifd.cache_key(index);
                         let tile = match cache.get(key) {
                             Some(t) => t,
                             None => {
@@ -539,13 +554,20 @@ impl<R: Read + Seek> Slide<R> {
         let Some(pos) = info.associated.iter().position(|a| a.kind == kind) else {
             return Err(slide_err(name, format!("the slide has no {kind} image")));
         };
-        let ifd = &associated[pos];
-        if u64::from(ifd.width) * u64::from(ifd.height) > MAX_WHOLE_IMAGE_PIXELS {
+        let (w, h) = associated[pos].size();
+        if u64::from(w) * u64::from(h) > MAX_WHOLE_IMAGE_PIXELS {
             return Err(slide_err(
                 name,
                 format!("{kind} image is too large to decode whole"),
             ));
         }
+        let ifd = match &associated[pos] {
+            pyramid::Associated::Ifd(ifd) => ifd,
+            pyramid::Associated::Encoded { bytes, .. } => {
+                return decode_whole(bytes)
+                    .map_err(|e| slide_err(name, format!("{kind} image: {e}")));
+            }
+        };
         codec::check_supported(ifd).map_err(|e| slide_err(name, format!("{kind} image: {e}")))?;
         let mut out = RgbImage::new(ifd.width, ifd.height);
         let (across, down) = ifd.grid();
@@ -559,6 +581,21 @@ impl<R: Read + Seek> Slide<R> {
         }
         Ok(out)
     }
+}
+
+/// Decodes an encoded picture (a JPEG the format keeps outside the TIFF images) whole,
+/// within the whole-image pixel budget.
+fn decode_whole(bytes: &[u8]) -> std::result::Result<RgbImage, String> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_WHOLE_IMAGE_PIXELS * 4);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map(image::DynamicImage::into_rgb8)
+        .map_err(|e| format!("cannot be decoded: {e}"))
 }
 
 /// Reads and decodes chunk `(tx, ty)` of `ifd`. Missing chunks (offset or size 0) are white.
@@ -596,6 +633,7 @@ fn read_raw_chunk<R: Read + Seek>(
     // No codec here makes a chunk much larger than its pixels: a count far beyond them is a
     // claim, not data, and is refused before anything is read.
     let (cw, ch) = ifd.chunk_size(ty);
+    let (cw, ch) = (cw * ifd.reduce, ch * ifd.reduce);
     let pixels =
         u64::from(cw) * u64::from(ch) * u64::from(ifd.samples) * u64::from(ifd.bits).div_ceil(8);
     let plausible = pixels.saturating_mul(2).saturating_add(1 << 20);

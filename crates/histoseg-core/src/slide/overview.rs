@@ -137,7 +137,7 @@ impl<R: Read + Seek> Slide<R> {
                         let mut chunks = Vec::new();
                         for cy in ty..ty1 {
                             for cx in 0..across {
-                                let key = (ifd.offset, cy * across + cx);
+                                let key = ifd.cache_key(cy * across + cx);
                                 let chunk = match cache.get(key) {
                                     Some(t) => Chunk::Decoded(t),
                                     None => Chunk::Raw(read_raw_chunk(file, ifd, cx, cy).map_err(
@@ -263,7 +263,7 @@ fn reduce_chunks(
             Chunk::Decoded(t) => Arc::clone(t),
             Chunk::Raw(raw) => {
                 let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref(), damage)?);
-                fresh.push(((ifd.offset, cy * across + cx), Arc::clone(&t)));
+                fresh.push((ifd.cache_key(cy * across + cx), Arc::clone(&t)));
                 t
             }
         };

@@ -11,13 +11,47 @@ use super::{AssociatedKind, Vendor};
 /// Most directories walked in one file (real slides have fewer than 20).
 const MAX_IFDS: usize = 1024;
 
+/// An associated image: a TIFF image, or a picture the format keeps elsewhere (Philips puts
+/// its label and macro in the XML as base64 JPEG).
+#[derive(Debug, Clone)]
+pub(crate) enum Associated {
+    Ifd(Box<ImageIfd>),
+    Encoded {
+        bytes: Vec<u8>,
+        width: u32,
+        height: u32,
+    },
+}
+
+impl Associated {
+    pub fn size(&self) -> (u32, u32) {
+        match self {
+            Associated::Ifd(ifd) => (ifd.width, ifd.height),
+            Associated::Encoded { width, height, .. } => (*width, *height),
+        }
+    }
+
+    pub fn compression_name(&self) -> String {
+        match self {
+            Associated::Ifd(ifd) => ifd.compression_name(),
+            Associated::Encoded { .. } => "JPEG (in the metadata)".into(),
+        }
+    }
+}
+
 /// The images of a TIFF sorted into pyramid levels and associated images.
 #[derive(Debug)]
 pub(crate) struct Layout {
     pub vendor: Vendor,
     /// Largest first.
     pub levels: Vec<ImageIfd>,
-    pub associated: Vec<(AssociatedKind, ImageIfd)>,
+    /// Each level's size: its image's, or less where the format pads its images (Philips,
+    /// Ventana) and states the true size elsewhere.
+    pub sizes: Vec<(u32, u32)>,
+    /// Each level's downsample where the format states it (Philips' whole numbers), else
+    /// `None`: the mean of the size ratios to level 0.
+    pub downsamples: Option<Vec<f64>>,
+    pub associated: Vec<(AssociatedKind, Associated)>,
     /// Microns per pixel at level 0, x and y.
     pub mpp: Option<(f64, f64)>,
     /// Objective power, when the file says it.
@@ -62,19 +96,21 @@ fn is_reduction(base: &ImageIfd, c: &ImageIfd) -> bool {
     (dx / dy - 1.0).abs() <= slack
 }
 
-fn kind_from_description(d: &str) -> Option<AssociatedKind> {
+pub(crate) fn kind_from_description(d: &str) -> Option<AssociatedKind> {
     let d = d.to_ascii_lowercase();
-    // Aperio puts it on the second line: "...\nlabel 387x463".
-    let line = d.lines().nth(1).unwrap_or("");
-    if line.starts_with("label") || d.starts_with("label") {
-        Some(AssociatedKind::Label)
-    } else if line.starts_with("macro") || d.starts_with("macro") {
-        Some(AssociatedKind::Macro)
-    } else if line.starts_with("thumbnail") || d.starts_with("thumbnail") {
-        Some(AssociatedKind::Thumbnail)
-    } else {
-        None
-    }
+    // Aperio puts it on a later line: "...\r\nlabel 387x463", sometimes after an empty one.
+    let kinds = [
+        ("label", AssociatedKind::Label),
+        ("macro", AssociatedKind::Macro),
+        ("thumbnail", AssociatedKind::Thumbnail),
+    ];
+    d.lines().take(3).find_map(|line| {
+        let line = line.trim();
+        kinds
+            .iter()
+            .find(|(word, _)| line.starts_with(word))
+            .map(|(_, kind)| *kind)
+    })
 }
 
 /// Value of `key = value` in Aperio's `|`-separated description.
@@ -118,7 +154,18 @@ fn base_index(chain: &[ImageIfd]) -> usize {
 
 /// Sorts the images of an opened TIFF into a pyramid and associated images.
 pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout, String> {
-    let mut chain = main_chain(f)?;
+    let chain = main_chain(f)?;
+    if let Some(layout) = super::vendor::layout(f, &chain)? {
+        return Ok(layout);
+    }
+    generic_layout(f, chain)
+}
+
+/// Aperio, OME-TIFF and any other TIFF pyramid.
+fn generic_layout<R: Read + Seek>(
+    f: &mut TiffFile<R>,
+    mut chain: Vec<ImageIfd>,
+) -> Result<Layout, String> {
     // Level 0 is the largest image that is not a label, macro or thumbnail, wherever it stands
     // (files written out of order put the thumbnail first); the others keep their order.
     let base_index = base_index(&chain);
@@ -165,6 +212,9 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
                     .any(|(k, _)| *k == AssociatedKind::Thumbnail);
                 if img.tiled && is_reduction(base, img) {
                     levels.push(img.clone());
+                } else if !img.tiled && img.subfile_type == 1 && thumbnail_known {
+                    // As OpenSlide reads Aperio: a reduced-image bit alone marks the label.
+                    associated.push((AssociatedKind::Label, img.clone()));
                 } else if !img.tiled && !macro_bit && !thumbnail_known {
                     associated.push((AssociatedKind::Thumbnail, img.clone()));
                 } else if macro_bit {
@@ -211,15 +261,20 @@ pub(crate) fn find_layout<R: Read + Seek>(f: &mut TiffFile<R>) -> Result<Layout,
     }
     Ok(Layout {
         vendor,
+        sizes: levels.iter().map(|l| (l.width, l.height)).collect(),
+        downsamples: None,
         levels,
-        associated,
+        associated: associated
+            .into_iter()
+            .map(|(kind, ifd)| (kind, Associated::Ifd(Box::new(ifd))))
+            .collect(),
         mpp,
         objective_power,
     })
 }
 
 /// An objective power a microscope can have (a file's -1 or 1e300 is no magnification at all).
-fn plausible_magnification(power: &f64) -> bool {
+pub(crate) fn plausible_magnification(power: &f64) -> bool {
     (0.1..=1000.0).contains(power)
 }
 
@@ -264,6 +319,10 @@ mod tests {
         assert_eq!(
             kind_from_description("Aperio x\nmacro 1280x431"),
             Some(AssociatedKind::Macro)
+        );
+        assert_eq!(
+            kind_from_description("Aperio x\r\n\nlabel 387x463"),
+            Some(AssociatedKind::Label)
         );
         assert_eq!(
             kind_from_description("Aperio x\n2220x2967 -> 574x768"),

@@ -49,6 +49,18 @@ pub(crate) mod tag {
     pub const SUB_IFDS: u16 = 330;
     pub const SAMPLE_FORMAT: u16 = 339;
     pub const JPEG_TABLES: u16 = 347;
+    pub const SOFTWARE: u16 = 305;
+    pub const XMP: u16 = 700;
+    /// Hamamatsu NDPI: present in every NDPI directory.
+    pub const NDPI_FORMAT: u16 = 65420;
+    /// NDPI: the objective of the image (-1 macro, -2 map).
+    pub const NDPI_SOURCE_LENS: u16 = 65421;
+    /// NDPI: the focal plane (0 for the one in focus).
+    pub const NDPI_FOCAL_PLANE: u16 = 65424;
+    /// NDPI: where each restart interval starts, from the strip's start (low 32 bits).
+    pub const NDPI_MCU_STARTS: u16 = 65426;
+    /// NDPI: the high 32 bits of those offsets, in files over 4 GB.
+    pub const NDPI_MCU_STARTS_HIGH: u16 = 65432;
 }
 
 /// One directory entry, its value not yet read.
@@ -80,6 +92,9 @@ pub(crate) struct TiffFile<R> {
     pub first_ifd: u64,
     /// Tag-value bytes read so far (against [`MAX_DIRECTORY_BYTES`]).
     tag_bytes: u64,
+    /// Hamamatsu NDPI: a classic TIFF whose directory offsets are 8 bytes and whose entries
+    /// carry 4 more bytes of value after the directory, so offsets can pass 4 GB.
+    ndpi: bool,
 }
 
 fn type_size(typ: u16) -> Option<u64> {
@@ -105,6 +120,7 @@ impl<R: Read + Seek> TiffFile<R> {
             len,
             first_ifd: 0,
             tag_bytes: 0,
+            ndpi: false,
         };
         let head = f.read_at(0, 16.min(len))?;
         if head.len() < 8 {
@@ -116,7 +132,22 @@ impl<R: Read + Seek> TiffFile<R> {
             _ => return Err("not a TIFF file (no II/MM byte-order mark)".into()),
         };
         match f.u16(&head[2..4]) {
-            42 => f.first_ifd = u64::from(f.u32(&head[4..8])),
+            42 => {
+                f.first_ifd = u64::from(f.u32(&head[4..8]));
+                // As OpenSlide detects NDPI: the 8-byte offset at 4 leads to a directory
+                // (read the NDPI way) holding the NDPI tag.
+                if head.len() >= 12 {
+                    let wide = f.u64(&head[4..12]);
+                    f.ndpi = true;
+                    let is_ndpi = f
+                        .read_ifd(wide)
+                        .is_ok_and(|d| d.entries.contains_key(&tag::NDPI_FORMAT));
+                    f.ndpi = is_ndpi;
+                    if is_ndpi {
+                        f.first_ifd = wide;
+                    }
+                }
+            }
             43 => {
                 if head.len() < 16 || f.u16(&head[4..6]) != 8 {
                     return Err("malformed BigTIFF header".into());
@@ -192,9 +223,12 @@ impl<R: Read + Seek> TiffFile<R> {
         if n == 0 || n > MAX_ENTRIES {
             return Err(format!("directory at offset {offset} declares {n} entries"));
         }
+        let next_len = if self.ndpi { 8 } else { next_len };
+        let extension_len = if self.ndpi { 4 * n } else { 0 };
         let body = self
-            .read_at(offset + count_len, n * entry_len + next_len)
+            .read_at(offset + count_len, n * entry_len + next_len + extension_len)
             .map_err(|e| format!("directory at offset {offset}: {e}"))?;
+        let extensions = &body[(n * entry_len + next_len) as usize..];
         let mut entries = HashMap::new();
         let stride = entry_len as usize;
         for i in 0..n as usize {
@@ -208,12 +242,21 @@ impl<R: Read + Seek> TiffFile<R> {
             } else {
                 let mut f = [0u8; 8];
                 f[..4].copy_from_slice(&e[8..12]);
+                if self.ndpi {
+                    f[4..].copy_from_slice(&extensions[i * 4..i * 4 + 4]);
+                }
                 (u64::from(self.u32(&e[4..8])), f)
             };
+            let mut typ = typ;
+            // NDPI: a LONG held in the entry whose extension is not zero is a 64-bit value
+            // (a strip offset past 4 GB).
+            if self.ndpi && typ == 4 && count == 1 && field[4..] != [0; 4] {
+                typ = 16;
+            }
             entries.insert(tag, Entry { typ, count, field });
         }
         let tail = &body[n as usize * stride..];
-        let next = if self.big {
+        let next = if self.big || self.ndpi {
             self.u64(tail)
         } else {
             u64::from(self.u32(tail))
@@ -234,7 +277,11 @@ impl<R: Read + Seek> TiffFile<R> {
                 "tag value of {total} bytes is beyond the {MAX_TAG_BYTES} limit"
             ));
         }
-        let inline = if self.big { 8 } else { 4 };
+        let inline = if self.big || (self.ndpi && e.typ == 16) {
+            8
+        } else {
+            4
+        };
         if total <= inline {
             Ok(e.field[..total as usize].to_vec())
         } else {
@@ -246,7 +293,7 @@ impl<R: Read + Seek> TiffFile<R> {
                     MAX_DIRECTORY_BYTES >> 20
                 ));
             }
-            let off = if self.big {
+            let off = if self.big || self.ndpi {
                 self.u64(&e.field)
             } else {
                 u64::from(self.u32(&e.field))
@@ -344,6 +391,8 @@ impl<R: Read + Seek> TiffFile<R> {
             12 => Some(f64::from_bits(self.u64(&b))),
             3 => Some(f64::from(self.u16(&b))),
             4 => Some(f64::from(self.u32(&b))),
+            8 => Some(f64::from(self.u16(&b) as i16)),
+            9 => Some(f64::from(self.u32(&b) as i32)),
             _ => None,
         })
     }
@@ -351,5 +400,93 @@ impl<R: Read + Seek> TiffFile<R> {
     /// Reads `n` bytes at `offset` with I/O errors reported plainly (for chunk data).
     pub fn chunk_bytes(&mut self, offset: u64, n: u64) -> Result<Vec<u8>, String> {
         self.read_at(offset, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of `len` bytes that holds `head` and zeros after it, without the memory.
+    struct Sparse {
+        head: Vec<u8>,
+        len: u64,
+        pos: u64,
+    }
+
+    impl Read for Sparse {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = (self.len.saturating_sub(self.pos)).min(buf.len() as u64) as usize;
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                *b = self
+                    .head
+                    .get((self.pos + i as u64) as usize)
+                    .copied()
+                    .unwrap_or(0);
+            }
+            self.pos += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl Seek for Sparse {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.pos = match to {
+                SeekFrom::Start(p) => p,
+                SeekFrom::End(d) => self.len.saturating_add_signed(d),
+                SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+            };
+            Ok(self.pos)
+        }
+    }
+
+    /// An NDPI-style directory at 16: the NDPI tag, and a strip offset whose 4-byte
+    /// extension (after the 8-byte next-directory offset) puts it past 4 GB.
+    fn ndpi_file() -> Sparse {
+        let mut b = b"II*\0".to_vec();
+        b.extend(16u64.to_le_bytes()); // 8-byte first directory offset
+        b.resize(16, 0);
+        let entries: [(u16, u16, u32); 3] = [
+            (256, 4, 64),             // ImageWidth
+            (273, 4, 100),            // StripOffsets, low half
+            (tag::NDPI_FORMAT, 4, 1), // the NDPI tag
+        ];
+        b.extend((entries.len() as u16).to_le_bytes());
+        for (t, typ, value) in entries {
+            b.extend(t.to_le_bytes());
+            b.extend(typ.to_le_bytes());
+            b.extend(1u32.to_le_bytes());
+            b.extend(value.to_le_bytes());
+        }
+        b.extend(0u64.to_le_bytes()); // next directory: none
+        b.extend([0u32, 1, 0].iter().flat_map(|e| e.to_le_bytes())); // value extensions
+        Sparse {
+            head: b,
+            len: (5 << 30) + 1000,
+            pos: 0,
+        }
+    }
+
+    #[test]
+    fn ndpi_offsets_past_4_gb_are_read_from_their_extensions() {
+        let mut f = TiffFile::open(ndpi_file()).expect("opens");
+        assert_eq!(f.first_ifd, 16);
+        let ifd = f.read_ifd(f.first_ifd).expect("directory");
+        assert_eq!(f.uint(&ifd, tag::IMAGE_WIDTH).expect("width"), Some(64));
+        assert_eq!(
+            f.uint(&ifd, tag::STRIP_OFFSETS).expect("offset"),
+            Some((1 << 32) + 100)
+        );
+        assert_eq!(ifd.next, 0);
+    }
+
+    #[test]
+    fn a_classic_tiff_is_not_taken_for_ndpi() {
+        let mut file = ndpi_file();
+        // The same directory without the NDPI tag (retagged as an unknown private tag).
+        let at = 16 + 2 + 2 * 12;
+        file.head[at..at + 2].copy_from_slice(&65000u16.to_le_bytes());
+        let f = TiffFile::open(file).expect("opens");
+        assert!(!f.ndpi);
     }
 }

@@ -1,0 +1,290 @@
+//! The reader against OpenSlide itself (PyPI `openslide-bin`, installed into the project's venv
+//! by `scripts/setup.sh`) on the vendor samples in `../shared/data/slides/vendors`: the same
+//! vendor, levels, downsamples, mpp, objective power and associated images, and the same pixels
+//! at many random places and levels.
+//!
+//! Pixels are compared by their mean absolute difference, which must stay under a grey level
+//! for JPEG: OpenSlide decodes with libjpeg-turbo and this reader with zune-jpeg, whose inverse
+//! DCTs and chroma upsampling round differently (seen: 0.01-0.2 on average), and NDPI's
+//! derived levels are reduced by area averaging here and by libjpeg's scaled decoding there
+//! (seen: 0.5), so an exact match is not expected.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use histoseg_core::rect::Rect;
+use histoseg_core::slide::{AssociatedKind, Slide};
+use image::RgbImage;
+use serde_json::Value;
+
+/// Mean absolute difference allowed between a region and OpenSlide's, in grey levels.
+const MEAN_TOLERANCE: f64 = 1.0;
+/// The same for the reduced JPEG 2000 level of the 33003 sample: hayro-jpeg2000 and
+/// OpenJPEG agree on its level 0 to 0.005 grey levels but differ on its level 1 by 1.4-3.4
+/// on average per region, 2.0 over all (luma only, noise-like, no shift; OpenSlide's is the
+/// nearer to the source slide), a decoder difference this project has not traced further.
+const JPEG2000_REDUCED_TOLERANCE: f64 = 3.0;
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("HISTOSEG_VENV").map_or_else(
+        || {
+            let home = std::env::var_os("HOME").expect("HOME is set");
+            PathBuf::from(home).join(".cache/histoseg/venv")
+        },
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup.sh, which installs OpenSlide for this test",
+        python.display()
+    );
+    python
+}
+
+/// Runs `tests/openslide_reference.py` on `slide` and returns its JSON and folder.
+fn openslide_view(slide: &Path, regions: u32) -> (Value, tempfile::TempDir) {
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/openslide_reference.py");
+    let run = Command::new(python())
+        .arg(script)
+        .arg(slide)
+        .arg(out.path())
+        .arg(regions.to_string())
+        .output()
+        .expect("the venv's python runs");
+    assert!(
+        run.status.success(),
+        "OpenSlide could not read {}: {}",
+        slide.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json = std::fs::read_to_string(out.path().join("reference.json"))
+        .expect("OpenSlide's reference as openslide_reference.py writes it");
+    (
+        serde_json::from_str(&json)
+            .expect("OpenSlide's reference as openslide_reference.py writes it"),
+        out,
+    )
+}
+
+fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+fn close(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * a.abs().max(b.abs())
+}
+
+/// Checks the slide at `rel` (inside `slides/vendors/`) against OpenSlide; `vendor` is the
+/// name both readers give.
+fn matches_openslide(rel: &str, vendor: &str, reduced_tolerance: f64) {
+    let path = common::shared(&format!("slides/vendors/{rel}"));
+    let (reference, dir) = openslide_view(&path, 40);
+    let mut slide = Slide::open_path(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let info = slide.info().clone();
+    assert_eq!(reference["vendor"], vendor, "{rel}: OpenSlide's vendor");
+    assert_eq!(
+        serde_json::to_value(info.vendor)
+            .expect("OpenSlide's reference as openslide_reference.py writes it"),
+        vendor,
+        "{rel}: our vendor"
+    );
+
+    let levels = reference["levels"]
+        .as_array()
+        .expect("OpenSlide's reference as openslide_reference.py writes it");
+    let ours: Vec<(u64, u64)> = info
+        .levels
+        .iter()
+        .map(|l| (u64::from(l.width), u64::from(l.height)))
+        .collect();
+    let theirs: Vec<(u64, u64)> = levels
+        .iter()
+        .map(|l| {
+            (
+                l["width"]
+                    .as_u64()
+                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
+                l["height"]
+                    .as_u64()
+                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs, "{rel}: level sizes");
+    for (i, (l, r)) in info.levels.iter().zip(levels).enumerate() {
+        let want = r["downsample"]
+            .as_f64()
+            .expect("OpenSlide's reference as openslide_reference.py writes it");
+        assert!(
+            close(l.downsample, want, 1e-3),
+            "{rel}: level {i} downsample {} vs OpenSlide's {want}",
+            l.downsample
+        );
+    }
+    for (ours, key) in [(info.mpp_x, "mpp_x"), (info.mpp_y, "mpp_y")] {
+        let theirs = reference[key].as_f64();
+        assert_eq!(ours.is_some(), theirs.is_some(), "{rel}: {key} present");
+        if let (Some(a), Some(b)) = (ours, theirs) {
+            assert!(close(a, b, 1e-6), "{rel}: {key} {a} vs OpenSlide's {b}");
+        }
+    }
+    assert_eq!(
+        info.objective_power,
+        reference["objective_power"].as_f64(),
+        "{rel}: objective power"
+    );
+
+    let mut names: Vec<String> = info.associated.iter().map(|a| a.kind.to_string()).collect();
+    let mut want: Vec<String> = reference["associated"]
+        .as_object()
+        .expect("OpenSlide's reference as openslide_reference.py writes it")
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    want.sort();
+    assert_eq!(names, want, "{rel}: associated images");
+    for (name, r) in reference["associated"]
+        .as_object()
+        .expect("OpenSlide's reference as openslide_reference.py writes it")
+    {
+        let kind = match name.as_str() {
+            "label" => AssociatedKind::Label,
+            "macro" => AssociatedKind::Macro,
+            _ => AssociatedKind::Thumbnail,
+        };
+        let ours = slide
+            .read_associated(kind)
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let theirs = image::open(
+            dir.path().join(
+                r["file"]
+                    .as_str()
+                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
+            ),
+        )
+        .expect("OpenSlide's picture")
+        .into_rgb8();
+        let d = mean_abs_diff(&ours, &theirs);
+        assert!(
+            d <= MEAN_TOLERANCE,
+            "{rel}: {name} differs by {d:.2} on average"
+        );
+    }
+
+    // Each level's pixels together within the tolerance, and every region within three
+    // times it (a region of a few pixels is noisy; a misplaced tile is far beyond that).
+    let regions = reference["regions"]
+        .as_array()
+        .expect("OpenSlide's reference as openslide_reference.py writes it");
+    let mut per_level = vec![(0f64, 0u64); info.levels.len()];
+    for r in regions {
+        let n = |k: &str| {
+            r[k].as_u64()
+                .expect("OpenSlide's reference as openslide_reference.py writes it")
+                as u32
+        };
+        let (level, rect) = (
+            n("level") as usize,
+            Rect::new(n("x"), n("y"), n("w"), n("h")),
+        );
+        let ours = slide
+            .read_region(level, rect)
+            .unwrap_or_else(|e| panic!("{rel}: level {level} {rect:?}: {e}"));
+        let theirs = image::open(
+            dir.path().join(
+                r["file"]
+                    .as_str()
+                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
+            ),
+        )
+        .expect("OpenSlide's picture")
+        .into_rgb8();
+        let d = mean_abs_diff(&ours, &theirs);
+        let tolerance = if level == 0 {
+            MEAN_TOLERANCE
+        } else {
+            reduced_tolerance
+        };
+        let pixels = u64::from(rect.w) * u64::from(rect.h);
+        per_level[level].0 += d * pixels as f64;
+        per_level[level].1 += pixels;
+        if d > 3.0 * tolerance {
+            let keep = std::env::temp_dir().join("histoseg-openslide-parity");
+            std::fs::create_dir_all(&keep)
+                .expect("OpenSlide's reference as openslide_reference.py writes it");
+            let stem = rel.replace('/', "_");
+            ours.save(keep.join(format!("{stem}-ours.png")))
+                .expect("OpenSlide's reference as openslide_reference.py writes it");
+            theirs
+                .save(keep.join(format!("{stem}-openslide.png")))
+                .expect("OpenSlide's reference as openslide_reference.py writes it");
+            panic!(
+                "{rel}: level {level} {rect:?} differs from OpenSlide's by {d:.2} on average \
+                 (both saved in {})",
+                keep.display()
+            );
+        }
+    }
+    for (level, (sum, pixels)) in per_level.iter().enumerate() {
+        assert!(*pixels > 0, "{rel}: no region read on level {level}");
+        let mean = sum / *pixels as f64;
+        let tolerance = if level == 0 {
+            MEAN_TOLERANCE
+        } else {
+            reduced_tolerance
+        };
+        eprintln!("{rel}: level {level} differs from OpenSlide by {mean:.3} on average");
+        assert!(
+            mean <= tolerance,
+            "{rel}: level {level} differs from OpenSlide's by {mean:.2} on average"
+        );
+    }
+}
+
+#[test]
+fn aperio_jpeg_2000_ycbcr_matches_openslide() {
+    matches_openslide(
+        "aperio-33003/cmu-1-small-region-jp2k-33003.svs",
+        "aperio",
+        JPEG2000_REDUCED_TOLERANCE,
+    );
+}
+
+#[test]
+fn hamamatsu_ndpi_matches_openslide() {
+    matches_openslide(
+        "ndpi/hamamatsu-test3-dapi.ndpi",
+        "hamamatsu",
+        MEAN_TOLERANCE,
+    );
+}
+
+#[test]
+fn philips_tiff_matches_openslide() {
+    matches_openslide(
+        "philips/cmu-1-small-region-philips.tiff",
+        "philips",
+        MEAN_TOLERANCE,
+    );
+}
+
+#[test]
+fn ventana_bif_matches_openslide() {
+    matches_openslide(
+        "ventana/cmu-1-small-region-ventana.bif",
+        "ventana",
+        MEAN_TOLERANCE,
+    );
+}

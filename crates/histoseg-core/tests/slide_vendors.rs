@@ -1,0 +1,86 @@
+//! Vendor formats beyond what OpenSlide parity shows (`openslide_parity.rs`): an NDPI region
+//! decodes only the restart intervals it touches, and damaged or inconsistent vendor files
+//! fail with the file and the problem named.
+
+use histoseg_core::rect::Rect;
+use histoseg_core::slide::{Slide, Vendor};
+
+mod common;
+
+const NDPI: &str = "slides/vendors/ndpi/hamamatsu-test3-dapi.ndpi";
+
+#[test]
+fn an_ndpi_region_decodes_only_its_restart_intervals() {
+    let mut slide = Slide::open_path(common::shared(NDPI)).expect("the vendor sample reads");
+    assert_eq!(slide.info().vendor, Vendor::Hamamatsu);
+    let level0 = &slide.info().levels[0];
+    // Restart intervals of one MCU row (8 px) across the whole width are the level's tiles.
+    assert_eq!((level0.tile_width, level0.tile_height), (3968, 8));
+    assert!(level0.tiled);
+    slide
+        .read_region(0, Rect::new(1000, 2000, 64, 64))
+        .expect("the vendor sample reads");
+    // 64 rows are 8 intervals of the 608, each 3968 x 8 px: 0.8 MB decoded, not the level's 58.
+    assert_eq!(slide.chunks_decoded(0), 8);
+}
+
+/// The NDPI's bytes with the first restart marker of level 0 overwritten.
+fn ndpi_with_a_broken_restart_interval() -> Vec<u8> {
+    let mut bytes = std::fs::read(common::shared(NDPI)).expect("the vendor sample reads");
+    let scan = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("the vendor sample reads");
+    let rst = scan
+        + bytes[scan..]
+            .windows(2)
+            .position(|w| w == [0xFF, 0xD0])
+            .expect("the vendor sample reads");
+    bytes[rst + 1] = 0x00;
+    bytes
+}
+
+#[test]
+fn a_broken_ndpi_restart_interval_is_named_and_the_rest_still_reads() {
+    let bytes = ndpi_with_a_broken_restart_interval();
+    let mut slide =
+        Slide::open(std::io::Cursor::new(bytes), "broken.ndpi").expect("the vendor sample reads");
+    let e = slide
+        .read_region(0, Rect::new(0, 0, 64, 8))
+        .expect_err("a broken interval is an error")
+        .to_string();
+    assert!(
+        e.contains("broken.ndpi") && e.contains("restart interval"),
+        "{e}"
+    );
+    let (w, h) = slide.level_dimensions(0).expect("the vendor sample reads");
+    slide
+        .read_region(0, Rect::new(0, h - 64, w, 64))
+        .expect("the vendor sample reads");
+}
+
+#[test]
+fn truncated_vendor_files_fail_cleanly() {
+    for rel in [
+        NDPI,
+        "slides/vendors/philips/cmu-1-small-region-philips.tiff",
+        "slides/vendors/ventana/cmu-1-small-region-ventana.bif",
+    ] {
+        let bytes = std::fs::read(common::shared(rel)).expect("the vendor sample reads");
+        for keep in [100, bytes.len() / 3, bytes.len() - 1000] {
+            let name = format!("{rel} cut to {keep} bytes");
+            let opened = Slide::open(std::io::Cursor::new(bytes[..keep].to_vec()), name.clone());
+            let error = match opened {
+                Err(e) => e.to_string(),
+                Ok(mut s) => {
+                    let (w, h) = s.level_dimensions(0).expect("the vendor sample reads");
+                    match s.read_region(0, Rect::new(0, 0, w.min(4096), h.min(4096))) {
+                        Err(e) => e.to_string(),
+                        Ok(_) => continue, // what was cut lies beyond this region
+                    }
+                }
+            };
+            assert!(error.contains(&name), "{error}");
+        }
+    }
+}

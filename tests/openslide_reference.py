@@ -1,0 +1,86 @@
+"""OpenSlide's view of a slide, written for the reader's parity test (crates/histoseg-core/tests/openslide_parity.rs).
+
+Usage: openslide_reference.py SLIDE OUT_DIR [REGIONS] [SEED]
+
+Writes OUT_DIR/reference.json (vendor, levels, mpp, objective power, associated images, bounds)
+and, for REGIONS random places at random levels (plus each level's corners), the region OpenSlide
+reads there as OUT_DIR/region-N.png, composited on white as histoseg shows transparent pixels.
+Each associated image is written as OUT_DIR/associated-NAME.png. Region places are given in the
+level's own pixels; OpenSlide is asked at the level-0 point they start at.
+"""
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import openslide
+from PIL import Image
+
+
+def on_white(img):
+    """RGBA (premultiplied by OpenSlide, so transparent is 0,0,0,0) composited on white."""
+    white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, img).convert("RGB")
+
+
+def places(slide, count, rng):
+    """(level, x, y, w, h) in level pixels: the corners of every level, then random places."""
+    out = []
+    for level, (lw, lh) in enumerate(slide.level_dimensions):
+        w, h = min(lw, 96), min(lh, 96)
+        out += [(level, 0, 0, w, h), (level, lw - w, lh - h, w, h)]
+    for _ in range(count):
+        level = rng.randrange(slide.level_count)
+        lw, lh = slide.level_dimensions[level]
+        w, h = rng.randint(1, min(lw, 300)), rng.randint(1, min(lh, 300))
+        out.append((level, rng.randrange(lw - w + 1), rng.randrange(lh - h + 1), w, h))
+    return out
+
+
+def main():
+    slide_path, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    count = int(sys.argv[3]) if len(sys.argv) > 3 else 40
+    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    slide = openslide.OpenSlide(str(slide_path))
+    props = slide.properties
+
+    def number(key):
+        value = props.get(key)
+        return float(value) if value is not None else None
+
+    regions = []
+    for n, (level, x, y, w, h) in enumerate(places(slide, count, rng)):
+        ds = slide.level_downsamples[level]
+        img = slide.read_region((round(x * ds), round(y * ds)), level, (w, h))
+        name = f"region-{n}.png"
+        on_white(img).save(out_dir / name)
+        regions.append({"level": level, "x": x, "y": y, "w": w, "h": h, "file": name})
+    associated = {}
+    for name, img in slide.associated_images.items():
+        file = f"associated-{name}.png"
+        on_white(img).save(out_dir / file)
+        associated[name] = {"width": img.size[0], "height": img.size[1], "file": file}
+    bounds = None
+    if "openslide.bounds-x" in props:
+        bounds = [int(props[f"openslide.bounds-{k}"]) for k in ("x", "y", "width", "height")]
+    reference = {
+        "openslide": openslide.__library_version__,
+        "vendor": props.get("openslide.vendor"),
+        "levels": [
+            {"width": w, "height": h, "downsample": ds}
+            for (w, h), ds in zip(slide.level_dimensions, slide.level_downsamples)
+        ],
+        "mpp_x": number("openslide.mpp-x"),
+        "mpp_y": number("openslide.mpp-y"),
+        "objective_power": number("openslide.objective-power"),
+        "bounds": bounds,
+        "associated": associated,
+        "regions": regions,
+    }
+    (out_dir / "reference.json").write_text(json.dumps(reference, indent=1))
+
+
+if __name__ == "__main__":
+    main()
