@@ -139,6 +139,35 @@ test('regions equal the CLI on other layouts: JPEG 2000 SVS, OME-TIFF pyramid', 
   }
 });
 
+test('vendor slides open as natively: NDPI, Philips TIFF, Ventana BIF (info and regions equal the CLI)', async () => {
+  const vendors = join(slides, 'vendors');
+  for (const [rel, vendor, tissue] of [
+    ['ndpi/hamamatsu-test3-dapi.ndpi', 'hamamatsu', false],
+    ['philips/cmu-1-small-region-philips.tiff', 'philips', true],
+    ['ventana/cmu-1-small-region-ventana.bif', 'ventana', true],
+  ]) {
+    const path = join(vendors, rel);
+    const out = join(scratch, `native-${vendor}`);
+    execFileSync(cli, ['extract', path, '-o', out, '--quiet']);
+    const expectedRegions = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).slides[0].regions;
+    const expectedInfo = JSON.parse(execFileSync(cli, ['info', '--json', path], { encoding: 'utf8' }));
+    await page.setInputFiles('#file', path);
+    const got = await page.evaluate(async () => {
+      const s = await window.histoseg.openSlide(document.querySelector('#file').files[0]);
+      const d = await s.detectRegions();
+      const info = s.info;
+      await s.close();
+      return { info, regions: d.regions_level0 };
+    });
+    assert.equal(got.info.vendor, vendor, rel);
+    // A missing value crosses from wasm as undefined and from the CLI's JSON as null.
+    const info = { ...got.info, file: path, objective_power: got.info.objective_power ?? null };
+    assert.deepEqual(info, expectedInfo, rel);
+    if (tissue) assert.ok(expectedRegions.length > 0, `${rel}: the CLI finds tissue`);
+    assert.deepEqual(got.regions, expectedRegions, rel);
+  }
+});
+
 test('overviews made in shares by helper workers equal the overview made alone', async () => {
   await page.setInputFiles('#file', SVS);
   const runs = await page.evaluate(async () => {

@@ -1,6 +1,8 @@
 //! Whole-slide images over any `Read + Seek` source: the pyramid of a TIFF, BigTIFF, Aperio
-//! SVS or OME-TIFF (or an ordinary PNG / JPEG as a one-level slide), regions of any level read
-//! tile by tile through a bounded cache, and overviews reduced by area averaging.
+//! SVS, OME-TIFF, Hamamatsu NDPI, Philips TIFF or Ventana BIF (each vendor's layout read as
+//! OpenSlide reads it, see `vendor`), or an ordinary PNG / JPEG as a one-level slide; regions
+//! of any level read tile by tile through a bounded cache, and overviews reduced by area
+//! averaging.
 //!
 //! Nothing here decodes a whole slide: [`Slide::read_region`] decodes only the tiles or strips
 //! the region touches, and [`Slide::overview`] reads the smallest level that serves, tile by
@@ -225,7 +227,7 @@ impl<R: Read + Seek> Slide<R> {
             Err(slide_err(
                 &name,
                 format!(
-                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, PNG, JPEG); \
+                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, OME-TIFF, NDPI, Philips TIFF, Ventana BIF, PNG, JPEG); \
                      it starts with {:02x?}",
                     magic
                 ),
