@@ -6,10 +6,12 @@ Writes OUT_DIR/reference.json (vendor, levels, mpp, objective power, associated 
 and, for REGIONS random places at random levels (plus each level's corners), the region OpenSlide
 reads there as OUT_DIR/region-N.png, composited on white as histoseg shows transparent pixels.
 Each associated image is written as OUT_DIR/associated-NAME.png. Region places are given in the
-level's own pixels; OpenSlide is asked at the level-0 point they start at.
+level's own pixels; OpenSlide is asked at a level-0 point that maps back onto that pixel
+(see `aligned`).
 """
 
 import json
+import math
 import random
 import sys
 from pathlib import Path
@@ -24,17 +26,55 @@ def on_white(img):
     return Image.alpha_composite(white, img).convert("RGB")
 
 
+def aligned(lo, hi, ds, rng):
+    """A level coordinate in [lo, hi] whose level-0 point, ceil(x * ds), maps back to within
+    0.05 px past x: OpenSlide interpolates a region whose start falls between a level's pixels
+    (a level-0 point divided by a downsample such as 4.002), which would blur it against ours,
+    and truncates such a start where it places an image (Leica), so it must not fall short."""
+    if lo >= hi:
+        return lo
+    for _ in range(20000):
+        x = rng.randint(lo, hi)
+        if math.ceil(x * ds) - x * ds <= 0.05 * ds:
+            return x
+    return lo if lo == 0 else None
+
+
+def clear_of_the_image_edge(slide, level, x, y, w, h):
+    """Whether a region starts on a placed image (Leica's bounds) or ends before it, on levels
+    whose downsample is not whole. There OpenSlide's start is a fraction past the pixel (see
+    `aligned`), and it truncates (start - image offset) toward zero, which moves the image one
+    pixel for a region starting left of or above it: no single answer to compare with."""
+    props = slide.properties
+    ds = slide.level_downsamples[level]
+    if "openslide.bounds-x" not in props or ds == int(ds):
+        return True
+    bx, by = int(props["openslide.bounds-x"]) / ds, int(props["openslide.bounds-y"]) / ds
+    return (x >= math.ceil(bx) or x + w <= math.floor(bx)) and (
+        y >= math.ceil(by) or y + h <= math.floor(by))
+
+
 def places(slide, count, rng):
     """(level, x, y, w, h) in level pixels: the corners of every level, then random places."""
     out = []
     for level, (lw, lh) in enumerate(slide.level_dimensions):
+        ds = slide.level_downsamples[level]
         w, h = min(lw, 96), min(lh, 96)
-        out += [(level, 0, 0, w, h), (level, lw - w, lh - h, w, h)]
-    for _ in range(count):
+        if clear_of_the_image_edge(slide, level, 0, 0, w, h):
+            out.append((level, 0, 0, w, h))
+        x = aligned(max(lw - w - 64, 0), lw - w, ds, rng)
+        y = aligned(max(lh - h - 64, 0), lh - h, ds, rng)
+        if x is not None and y is not None and clear_of_the_image_edge(slide, level, x, y, w, h):
+            out.append((level, x, y, w, h))
+    while count > 0:
         level = rng.randrange(slide.level_count)
         lw, lh = slide.level_dimensions[level]
+        ds = slide.level_downsamples[level]
         w, h = rng.randint(1, min(lw, 300)), rng.randint(1, min(lh, 300))
-        out.append((level, rng.randrange(lw - w + 1), rng.randrange(lh - h + 1), w, h))
+        x, y = aligned(0, lw - w, ds, rng), aligned(0, lh - h, ds, rng)
+        if x is not None and y is not None and clear_of_the_image_edge(slide, level, x, y, w, h):
+            out.append((level, x, y, w, h))
+            count -= 1
     return out
 
 
@@ -53,7 +93,7 @@ def main():
     regions = []
     for n, (level, x, y, w, h) in enumerate(places(slide, count, rng)):
         ds = slide.level_downsamples[level]
-        img = slide.read_region((round(x * ds), round(y * ds)), level, (w, h))
+        img = slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (w, h))
         name = f"region-{n}.png"
         on_white(img).save(out_dir / name)
         regions.append({"level": level, "x": x, "y": y, "w": w, "h": h, "file": name})

@@ -139,12 +139,13 @@ test('regions equal the CLI on other layouts: JPEG 2000 SVS, OME-TIFF pyramid', 
   }
 });
 
-test('vendor slides open as natively: NDPI, Philips TIFF, Ventana BIF (info and regions equal the CLI)', async () => {
+test('vendor slides open as natively: NDPI, Philips TIFF, Ventana BIF, Leica SCN (info and regions equal the CLI)', async () => {
   const vendors = join(slides, 'vendors');
   for (const [rel, vendor, tissue] of [
     ['ndpi/hamamatsu-test3-dapi.ndpi', 'hamamatsu', false],
     ['philips/cmu-1-small-region-philips.tiff', 'philips', true],
     ['ventana/cmu-1-small-region-ventana.bif', 'ventana', true],
+    ['leica/cmu-1-small-region-leica.scn', 'leica', true],
   ]) {
     const path = join(vendors, rel);
     const out = join(scratch, `native-${vendor}`);

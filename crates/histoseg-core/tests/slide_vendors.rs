@@ -65,6 +65,7 @@ fn truncated_vendor_files_fail_cleanly() {
         NDPI,
         "slides/vendors/philips/cmu-1-small-region-philips.tiff",
         "slides/vendors/ventana/cmu-1-small-region-ventana.bif",
+        "slides/vendors/leica/cmu-1-small-region-leica.scn",
     ] {
         let bytes = std::fs::read(common::shared(rel)).expect("the vendor sample reads");
         for keep in [100, bytes.len() / 3, bytes.len() - 1000] {

@@ -1,5 +1,5 @@
 //! Whole-slide images over any `Read + Seek` source: the pyramid of a TIFF, BigTIFF, Aperio
-//! SVS, OME-TIFF, Hamamatsu NDPI, Philips TIFF or Ventana BIF (each vendor's layout read as
+//! SVS, OME-TIFF, Hamamatsu NDPI, Philips TIFF, Leica SCN or Ventana BIF (each vendor's layout read as
 //! OpenSlide reads it, see `vendor`), or an ordinary PNG / JPEG as a one-level slide; regions
 //! of any level read tile by tile through a bounded cache, and overviews reduced by area
 //! averaging.
@@ -73,6 +73,8 @@ pub enum Vendor {
     Philips,
     /// Ventana BIF (an iScan XMP packet).
     Ventana,
+    /// Leica SCN (an `scn` XML document).
+    Leica,
 }
 
 /// The kinds of non-pyramid images a slide file may carry.
@@ -154,6 +156,8 @@ enum Backend<R> {
     Tiff {
         file: TiffFile<R>,
         levels: Vec<ImageIfd>,
+        /// Where each level's image starts inside the level.
+        origins: Vec<(u32, u32)>,
         associated: Vec<pyramid::Associated>,
     },
     Raster(Arc<RgbImage>),
@@ -227,7 +231,7 @@ impl<R: Read + Seek> Slide<R> {
             Err(slide_err(
                 &name,
                 format!(
-                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, OME-TIFF, NDPI, Philips TIFF, Ventana BIF, PNG, JPEG); \
+                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, OME-TIFF, NDPI, Philips TIFF, Leica SCN, Ventana BIF, PNG, JPEG); \
                      it starts with {:02x?}",
                     magic
                 ),
@@ -287,6 +291,7 @@ impl<R: Read + Seek> Slide<R> {
             backend: Backend::Tiff {
                 file,
                 levels: layout.levels,
+                origins: layout.origins,
                 associated: layout.associated.into_iter().map(|(_, a)| a).collect(),
             },
             cache: TileCache::new(DEFAULT_CACHE_BYTES),
@@ -479,7 +484,8 @@ impl<R: Read + Seek> Slide<R> {
                 rect.w, rect.h
             )));
         }
-        let mut out = RgbImage::new(rect.w, rect.h);
+        // White where no image lies (outside a placed image, as OpenSlide's transparent).
+        let mut out = RgbImage::from_pixel(rect.w, rect.h, image::Rgb([255, 255, 255]));
         self.for_each_chunk(level, rect, |cx0, cy0, tile| {
             copy_overlap(&mut out, rect, cx0, cy0, tile);
         })?;
@@ -507,9 +513,24 @@ impl<R: Read + Seek> Slide<R> {
                 f(0, 0, img);
                 Ok(())
             }
-            Backend::Tiff { file, levels, .. } => {
+            Backend::Tiff {
+                file,
+                levels,
+                origins,
+                ..
+            } => {
                 let ifd = &levels[level];
                 check_level(name, ifd, level)?;
+                // The part of `rect` on the level's image, in the image's pixels.
+                let (ox, oy) = origins[level];
+                let x0 = rect.x.max(ox);
+                let y0 = rect.y.max(oy);
+                let x1 = (rect.x + rect.w).min(ox.saturating_add(ifd.width));
+                let y1 = (rect.y + rect.h).min(oy.saturating_add(ifd.height));
+                if x0 >= x1 || y0 >= y1 {
+                    return Ok(());
+                }
+                let rect = Rect::new(x0 - ox, y0 - oy, x1 - x0, y1 - y0);
                 let (across, _) = ifd.grid();
                 let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
                 let (tx0, tx1) = (rect.x / cw, (rect.x + rect.w - 1) / cw);
@@ -530,7 +551,19 @@ impl<R: Read + Seek> Slide<R> {
                                 t
                             }
                         };
-                        f(tx * cw, ty * ch, &tile);
+                        let (x, y) = (tx * cw, ty * ch);
+                        let placed = (ox, oy) != (0, 0);
+                        if placed
+                            && (x + tile.width() > ifd.width || y + tile.height() > ifd.height)
+                        {
+                            // A placed image's edge tile: its padding would cover the white
+                            // around the image.
+                            let (w, h) = (ifd.width - x, ifd.height - y);
+                            let inside = image::imageops::crop_imm(&*tile, 0, 0, w, h).to_image();
+                            f(x + ox, y + oy, &inside);
+                        } else {
+                            f(x + ox, y + oy, &tile);
+                        }
                     }
                 }
                 Ok(())

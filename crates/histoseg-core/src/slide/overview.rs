@@ -85,6 +85,29 @@ impl<R: Read + Seek> Slide<R> {
             let at = |k: usize| (u64::from(units) * k as u64 / parts as u64) as u32;
             (at(part), at(part + 1))
         };
+        if self.is_placed(level) {
+            // An image placed inside a larger level: whole rows read as regions (white
+            // around the image), reduced band by band.
+            let (b0, b1) = slice(lh.div_ceil(BAND_ROWS));
+            let (y0, y1) = (b0 * BAND_ROWS, (b1 * BAND_ROWS).min(lh));
+            let mut reducer = Reducer::starting_at(&plan.area, y0);
+            let mut y = y0;
+            while y < y1 {
+                let rows = BAND_ROWS.min(y1 - y);
+                let band = self.read_region(level, crate::rect::Rect::new(0, y, lw, rows))?;
+                reducer.add(y + rows, plan.area.reduce_band(y, band.as_raw()));
+                y += rows;
+            }
+            return Ok(OverviewPart {
+                level,
+                width: plan.size.0,
+                height: plan.size.1,
+                part,
+                parts,
+                rows_end: y1,
+                band: reducer.into_band(),
+            });
+        }
         let Slide {
             info,
             backend,
@@ -219,6 +242,14 @@ impl<R: Read + Seek> Slide<R> {
             reducer.add(p.rows_end, p.band);
         }
         Ok(reducer.finish())
+    }
+
+    /// Whether `level`'s image starts away from the level's corner (Leica).
+    fn is_placed(&self, level: usize) -> bool {
+        match &self.backend {
+            Backend::Tiff { origins, .. } => origins.get(level).is_some_and(|o| *o != (0, 0)),
+            Backend::Raster(_) => false,
+        }
     }
 
     fn overview_plan(&self, max_side: u32) -> Result<Plan> {

@@ -48,6 +48,9 @@ pub(crate) struct Layout {
     /// Each level's size: its image's, or less where the format pads its images (Philips,
     /// Ventana) and states the true size elsewhere.
     pub sizes: Vec<(u32, u32)>,
+    /// Where each level's image starts inside the level (Leica places its image inside a
+    /// larger collection; (0, 0) elsewhere). The level outside its image is white.
+    pub origins: Vec<(u32, u32)>,
     /// Each level's downsample where the format states it (Philips' whole numbers), else
     /// `None`: the mean of the size ratios to level 0.
     pub downsamples: Option<Vec<f64>>,
@@ -262,6 +265,7 @@ fn generic_layout<R: Read + Seek>(
     Ok(Layout {
         vendor,
         sizes: levels.iter().map(|l| (l.width, l.height)).collect(),
+        origins: vec![(0, 0); levels.len()],
         downsamples: None,
         levels,
         associated: associated

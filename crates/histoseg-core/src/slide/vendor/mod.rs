@@ -1,8 +1,9 @@
 //! The scanner formats that are TIFF underneath, each read as OpenSlide reads it: Hamamatsu
-//! NDPI, Philips TIFF and Ventana BIF. Each module tells its files apart by what OpenSlide
+//! NDPI, Philips TIFF, Leica SCN and Ventana BIF. Each module tells its files apart by what OpenSlide
 //! checks and sorts their images into a [`Layout`]; files none of them claims are read as
 //! Aperio, OME or generic TIFF pyramids (`super::pyramid`).
 
+mod leica;
 mod ndpi;
 mod philips;
 mod ventana;
@@ -25,6 +26,9 @@ pub(crate) fn layout<R: Read + Seek>(
     }
     if first.software.starts_with("Philips") && first.description.contains("<DataObject") {
         return philips::layout(chain).map(Some);
+    }
+    if leica::is_scn(&first.description) {
+        return leica::layout(chain).map(Some);
     }
     if first.xmp.as_deref().is_some_and(|x| x.contains("iScan")) {
         return ventana::layout(chain).map(Some);

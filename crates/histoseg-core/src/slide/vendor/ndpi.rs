@@ -225,7 +225,9 @@ pub(super) fn layout<R: Read + Seek>(
     }
     let levels: Vec<ImageIfd> = by_width.into_values().rev().collect();
     let mpp = stored[0].resolution_mpp();
+    let origins = vec![(0, 0); levels.len()];
     Ok(Layout {
+        origins,
         vendor: Vendor::Hamamatsu,
         sizes: levels.iter().map(|l| (l.width, l.height)).collect(),
         levels,

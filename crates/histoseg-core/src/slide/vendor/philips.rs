@@ -187,7 +187,9 @@ pub(super) fn layout(chain: &[ImageIfd]) -> Result<Layout, String> {
         .attr("DICOM_PIXEL_SPACING")
         .and_then(|s| spacing(s).ok())
         .map(|(x, y)| (x * 1e3, y * 1e3));
+    let origins = vec![(0, 0); levels.len()];
     Ok(Layout {
+        origins,
         vendor: Vendor::Philips,
         levels,
         sizes,

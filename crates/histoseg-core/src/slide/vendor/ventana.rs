@@ -78,7 +78,9 @@ pub(super) fn layout(chain: &[ImageIfd]) -> Result<Layout, String> {
             .and_then(|v| v.trim().parse::<f64>().ok())
     };
     let mpp = number("ScanRes").filter(|m| *m > 0.0 && m.is_finite());
+    let origins = vec![(0, 0); images.len()];
     Ok(Layout {
+        origins,
         vendor: Vendor::Ventana,
         levels: images,
         sizes,
