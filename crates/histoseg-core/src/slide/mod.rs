@@ -535,24 +535,39 @@ impl<R: Read + Seek> Slide<R> {
                 let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
                 let (tx0, tx1) = (rect.x / cw, (rect.x + rect.w - 1) / cw);
                 let (ty0, ty1) = (rect.y / ch, (rect.y + rect.h - 1) / ch);
-                for ty in ty0..=ty1 {
-                    for tx in tx0..=tx1 {
-                        let index = ty * across + tx;
-                        let key = ifd.cache_key(index);
-                        let tile = match cache.get(key) {
-                            Some(t) => t,
-                            None => {
-                                let t =
-                                    Arc::new(read_chunk(file, ifd, tx, ty, damage).map_err(
-                                        |e| slide_err(name, format!("level {level}, {e}")),
-                                    )?);
-                                decoded[level] += 1;
-                                cache.insert(key, Arc::clone(&t));
-                                t
-                            }
-                        };
+                let chunks: Vec<(u32, u32)> = (ty0..=ty1)
+                    .flat_map(|ty| (tx0..=tx1).map(move |tx| (tx, ty)))
+                    .collect();
+                // Batches whose decoded pixels fit half the cache budget: their stored bytes
+                // are read in order, then decoded on all cores.
+                let chunk_bytes = (u64::from(cw) * u64::from(ch) * 3).max(1);
+                let batch = (DEFAULT_CACHE_BYTES as u64 / 2 / chunk_bytes).clamp(1, 256) as usize;
+                let placed = (ox, oy) != (0, 0);
+                for group in chunks.chunks(batch) {
+                    let mut tiles: Vec<Option<Arc<RgbImage>>> = Vec::with_capacity(group.len());
+                    let mut missing = Vec::new();
+                    for (i, &(tx, ty)) in group.iter().enumerate() {
+                        let tile = cache.get(ifd.cache_key(ty * across + tx));
+                        if tile.is_none() {
+                            let raw = read_raw_chunk(file, ifd, tx, ty)
+                                .map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
+                            missing.push((i, tx, ty, raw));
+                        }
+                        tiles.push(tile);
+                    }
+                    let fresh = crate::par::map(&missing, |(_, tx, ty, raw)| {
+                        decode_raw_chunk(ifd, *tx, *ty, raw.as_deref(), damage)
+                    });
+                    for ((i, tx, ty, _), tile) in missing.iter().zip(fresh) {
+                        let tile = Arc::new(
+                            tile.map_err(|e| slide_err(name, format!("level {level}, {e}")))?,
+                        );
+                        decoded[level] += 1;
+                        cache.insert(ifd.cache_key(ty * across + tx), Arc::clone(&tile));
+                        tiles[*i] = Some(tile);
+                    }
+                    for (&(tx, ty), tile) in group.iter().zip(tiles.into_iter().flatten()) {
                         let (x, y) = (tx * cw, ty * ch);
-                        let placed = (ox, oy) != (0, 0);
                         if placed
                             && (x + tile.width() > ifd.width || y + tile.height() > ifd.height)
                         {
