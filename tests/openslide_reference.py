@@ -84,7 +84,6 @@ def main():
     rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 1)
     out_dir.mkdir(parents=True, exist_ok=True)
     slide = openslide.OpenSlide(str(slide_path))
-    props = slide.properties
 
     def number(key):
         value = props.get(key)
@@ -93,10 +92,19 @@ def main():
     regions = []
     for n, (level, x, y, w, h) in enumerate(places(slide, count, rng)):
         ds = slide.level_downsamples[level]
-        img = slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (w, h))
-        name = f"region-{n}.png"
-        on_white(img).save(out_dir / name)
-        regions.append({"level": level, "x": x, "y": y, "w": w, "h": h, "file": name})
+        region = {"level": level, "x": x, "y": y, "w": w, "h": h}
+        try:
+            img = slide.read_region((math.ceil(x * ds), math.ceil(y * ds)), level, (w, h))
+        except openslide.OpenSlideError as e:
+            # OpenSlide refuses some files' tiles (a slide handle is unusable after an error).
+            region["openslide_error"] = str(e)
+            regions.append(region)
+            slide = openslide.OpenSlide(str(slide_path))
+            continue
+        region["file"] = f"region-{n}.png"
+        on_white(img).save(out_dir / region["file"])
+        regions.append(region)
+    props = slide.properties
     associated = {}
     for name, img in slide.associated_images.items():
         file = f"associated-{name}.png"

@@ -223,7 +223,7 @@ fn garbage_never_panics() {
 
 #[cfg(unix)]
 #[test]
-fn pipes_and_folders_are_refused_before_opening() {
+fn pipes_and_folders_without_dicom_are_refused_before_opening() {
     let dir = tempfile::tempdir().expect("temp dir");
     let fifo = dir.path().join("slide.svs");
     let made = std::process::Command::new("mkfifo")
@@ -232,10 +232,13 @@ fn pipes_and_folders_are_refused_before_opening() {
         .expect("mkfifo runs");
     assert!(made.success());
     // Opening a FIFO would wait for a writer forever; this must return at once.
-    for path in [fifo.as_path(), dir.path()] {
-        let err = Slide::open_path(path).expect_err("not a file").to_string();
-        assert!(err.contains("is not a regular file"), "{err}");
-    }
+    let err = Slide::open_path(&fifo).expect_err("not a file").to_string();
+    assert!(err.contains("is not a regular file"), "{err}");
+    // A folder is a DICOM slide; this one (the FIFO is passed over) holds none.
+    let err = Slide::open_path(dir.path())
+        .expect_err("no slide")
+        .to_string();
+    assert!(err.contains("no DICOM whole-slide image"), "{err}");
 }
 
 /// CRC-32 of PNG chunks (ISO 3309), bit by bit: the test's own PNG header needs it.

@@ -85,3 +85,60 @@ fn truncated_vendor_files_fail_cleanly() {
         }
     }
 }
+
+fn dicom_files(folder: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> =
+        std::fs::read_dir(common::shared(&format!("slides/vendors/dicom/{folder}")))
+            .expect("the DICOM sample folder lists")
+            .map(|e| e.expect("a folder entry").path())
+            .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn dicom_files_open_as_one_slide_in_any_order_and_alone() {
+    let mut files = dicom_files("cmu-1-small-region-wsi2dcm");
+    files.reverse();
+    let slide = Slide::open_paths(&files).expect("the files of one slide open together");
+    assert_eq!(slide.info().vendor, Vendor::Dicom);
+    assert_eq!(slide.level_count(), 12);
+    assert_eq!(slide.level_dimensions(0), Some((2220, 2967)));
+    // One file alone is a slide of one level.
+    let one = Slide::open_path(&files[files.len() - 1]).expect("a level file opens alone");
+    assert_eq!(one.level_count(), 1);
+}
+
+#[test]
+fn dicom_files_of_two_slides_or_a_level_twice_are_refused() {
+    let mut mixed = dicom_files("cmu-1-small-region-wsi2dcm");
+    mixed.extend(dicom_files("boxes"));
+    let e = Slide::open_paths(&mixed)
+        .expect_err("two slides")
+        .to_string();
+    assert!(e.contains("two slides") && e.contains("boxes_0.dcm"), "{e}");
+    let level = dicom_files("cmu-1-small-region-wsi2dcm").remove(0);
+    let e = Slide::open_paths(&[level.clone(), level])
+        .expect_err("a level twice")
+        .to_string();
+    assert!(e.contains("given twice"), "{e}");
+}
+
+#[test]
+fn truncated_dicom_files_are_named() {
+    let level = dicom_files("cmu-1-small-region-wsi2dcm").remove(0);
+    let bytes = std::fs::read(&level).expect("the DICOM sample reads");
+    for keep in [200, 2000, bytes.len() / 2] {
+        let name = format!("level cut to {keep} bytes");
+        let error = match Slide::open(std::io::Cursor::new(bytes[..keep].to_vec()), name.clone()) {
+            Err(e) => e.to_string(),
+            Ok(mut s) => {
+                let (w, h) = s.level_dimensions(0).expect("a level");
+                s.read_region(0, Rect::new(0, 0, w, h))
+                    .expect_err("the cut tiles are missing")
+                    .to_string()
+            }
+        };
+        assert!(error.contains(&name), "{error}");
+    }
+}

@@ -8,7 +8,7 @@ use histoseg_core::slide::{Slide, SlideInfo};
 /// Arguments of `histoseg info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The slide or image (Aperio SVS, Hamamatsu NDPI, Philips TIFF, Leica SCN, Ventana BIF, OME-TIFF, any tiled TIFF or BigTIFF, PNG, JPEG).
+    /// The slide or image (Aperio SVS, Hamamatsu NDPI, Philips TIFF, Leica SCN, Ventana BIF, OME-TIFF, any tiled TIFF or BigTIFF, PNG, JPEG, or a folder of DICOM files).
     slide: PathBuf,
     /// Print JSON instead of a table.
     #[arg(long)]

@@ -396,7 +396,9 @@ fn decode_jpeg_stream(
             "JPEG tile declares {jw}x{jh} px, beyond the decoding limit"
         ));
     }
-    if jw < w || jh < h {
+    // A tile smaller than declared (seen in converted DICOM edge tiles) is refused strictly;
+    // leniently its pixels are kept and the rest is white, and it counts as damaged.
+    if (jw < w || jh < h) && strict {
         return Err(format!(
             "JPEG tile is {jw}x{jh} px, expected at least {w}x{h}"
         ));
@@ -420,10 +422,11 @@ fn decode_jpeg_stream(
         px.truncate(w as usize * h as usize * 3);
         return RgbImage::from_raw(w, h, px).ok_or_else(|| "JPEG tile size mismatch".to_string());
     }
-    let mut out = RgbImage::new(w, h);
-    for y in 0..h as usize {
-        let row = &px[y * jw as usize * nc..][..w as usize * nc];
-        let dst = &mut out.as_mut()[y * w as usize * 3..][..w as usize * 3];
+    let mut out = RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    let (cw, ch) = (w.min(jw) as usize, h.min(jh) as usize);
+    for y in 0..ch {
+        let row = &px[y * jw as usize * nc..][..cw * nc];
+        let dst = &mut out.as_mut()[y * w as usize * 3..][..cw * 3];
         if nc == 1 {
             for (d, &g) in dst.chunks_exact_mut(3).zip(row) {
                 d.copy_from_slice(&[g, g, g]);

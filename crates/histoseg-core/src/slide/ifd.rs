@@ -51,6 +51,8 @@ pub(crate) struct ImageIfd {
     /// A level that is another reduced by this factor (1 for a stored level): its chunks are
     /// the other's, decoded and reduced by area averaging, as OpenSlide derives NDPI levels.
     pub reduce: u32,
+    /// Which of the slide's files holds the chunks (0 but for DICOM, a file a level).
+    pub source: usize,
 }
 
 /// The NDPI tags of one directory.
@@ -288,6 +290,7 @@ pub(crate) fn parse_image<R: Read + Seek>(
         ndpi,
         jpeg_header: None,
         reduce: 1,
+        source: 0,
         offset: at,
         width,
         height,

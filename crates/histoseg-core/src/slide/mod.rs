@@ -22,6 +22,7 @@
 mod cache;
 mod codec;
 mod damage;
+mod dicom;
 mod ifd;
 mod overview;
 mod pyramid;
@@ -75,6 +76,8 @@ pub enum Vendor {
     Ventana,
     /// Leica SCN (an `scn` XML document).
     Leica,
+    /// DICOM whole-slide images (one file a level).
+    Dicom,
 }
 
 /// The kinds of non-pyramid images a slide file may carry.
@@ -154,7 +157,8 @@ pub struct SlideInfo {
 
 enum Backend<R> {
     Tiff {
-        file: TiffFile<R>,
+        /// The slide's files: one for a TIFF, one a level or associated image for DICOM.
+        files: Vec<TiffFile<R>>,
         levels: Vec<ImageIfd>,
         /// Where each level's image starts inside the level.
         origins: Vec<(u32, u32)>,
@@ -192,24 +196,83 @@ fn slide_err(file: &str, problem: impl Into<String>) -> Error {
 #[cfg(not(target_family = "wasm"))]
 impl Slide<std::io::BufReader<std::fs::File>> {
     /// Opens a slide from a path (native only; in the browser use [`Slide::open`] on a
-    /// `Read + Seek` over the `File`).
+    /// `Read + Seek` over the `File`). A folder is a slide kept as DICOM files.
     pub fn open_path(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let name = path.display().to_string();
         // Asked before opening: opening a FIFO waits for a writer, and a device never ends.
         let meta =
             std::fs::metadata(path).map_err(|e| slide_err(&name, format!("cannot open: {e}")))?;
+        if meta.is_dir() {
+            return Slide::open_paths(&[path.to_path_buf()]);
+        }
         if !meta.is_file() {
             return Err(slide_err(
                 &name,
-                "is not a regular file (a folder, pipe or device); give a slide file",
+                "is not a regular file (a pipe or device); give a slide file",
             ));
         }
         let f =
             std::fs::File::open(path).map_err(|e| slide_err(&name, format!("cannot open: {e}")))?;
         Slide::open(std::io::BufReader::with_capacity(256 << 10, f), name)
     }
+
+    /// Opens a slide kept as several files natively: a folder of DICOM files (one a level or
+    /// associated image; other files in it are passed over), or the files themselves.
+    pub fn open_paths(paths: &[std::path::PathBuf]) -> Result<Self> {
+        let (name, files, skip_others) = match paths {
+            [one] if std::fs::metadata(one).is_ok_and(|m| m.is_dir()) => {
+                let name = one.display().to_string();
+                let mut files = Vec::new();
+                let entries = std::fs::read_dir(one)
+                    .map_err(|e| slide_err(&name, format!("cannot list the folder: {e}")))?;
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_file() {
+                        files.push(path);
+                    }
+                    if files.len() > MAX_SLIDE_FILES {
+                        return Err(slide_err(
+                            &name,
+                            format!("more than {MAX_SLIDE_FILES} files in the folder"),
+                        ));
+                    }
+                }
+                files.sort();
+                (name, files, true)
+            }
+            [one] => return Slide::open_path(one),
+            many => (
+                many.first()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                many.to_vec(),
+                false,
+            ),
+        };
+        let mut opened = Vec::new();
+        for path in files {
+            let n = path.display().to_string();
+            let mut f = std::fs::File::open(&path)
+                .map(|f| std::io::BufReader::with_capacity(256 << 10, f))
+                .map_err(|e| slide_err(&n, format!("cannot open: {e}")))?;
+            let mut head = [0u8; 132];
+            let got = read_up_to(&mut f, &mut head).unwrap_or(0);
+            if dicom::is_dicom(&head[..got]) {
+                opened.push((f, n));
+            } else if !skip_others {
+                return Err(slide_err(
+                    &n,
+                    "is not a DICOM file; only DICOM slides span files",
+                ));
+            }
+        }
+        Slide::open_dicom(opened, name, skip_others)
+    }
 }
+
+/// Most files one slide may span.
+pub const MAX_SLIDE_FILES: usize = 4096;
 
 impl<R: Read + Seek> Slide<R> {
     /// Opens a slide from `reader`; `name` is how errors refer to it (usually the file name).
@@ -217,13 +280,16 @@ impl<R: Read + Seek> Slide<R> {
     /// TIFF, BigTIFF, Aperio SVS and OME-TIFF open as pyramids; PNG and JPEG as one level.
     pub fn open(mut reader: R, name: impl Into<String>) -> Result<Self> {
         let name = name.into();
-        let mut magic = [0u8; 4];
+        let mut head = [0u8; 132];
         let n = reader
             .seek(SeekFrom::Start(0))
-            .and_then(|_| read_up_to(&mut reader, &mut magic))
+            .and_then(|_| read_up_to(&mut reader, &mut head))
             .map_err(|e| slide_err(&name, format!("cannot read: {e}")))?;
-        let magic = &magic[..n];
-        if magic.starts_with(b"II") || magic.starts_with(b"MM") {
+        let magic = &head[..n.min(4)];
+        if dicom::is_dicom(&head[..n]) {
+            let n = name.clone();
+            Self::open_dicom(vec![(reader, n)], name, false)
+        } else if magic.starts_with(b"II") || magic.starts_with(b"MM") {
             Self::open_tiff(reader, name)
         } else if magic.starts_with(b"\x89PNG") || magic.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Self::open_raster(reader, name)
@@ -231,7 +297,7 @@ impl<R: Read + Seek> Slide<R> {
             Err(slide_err(
                 &name,
                 format!(
-                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, OME-TIFF, NDPI, Philips TIFF, Leica SCN, Ventana BIF, PNG, JPEG); \
+                    "not a slide or image this reader knows (TIFF, BigTIFF, SVS, OME-TIFF, NDPI, Philips TIFF, Leica SCN, Ventana BIF, DICOM, PNG, JPEG); \
                      it starts with {:02x?}",
                     magic
                 ),
@@ -239,9 +305,53 @@ impl<R: Read + Seek> Slide<R> {
         }
     }
 
+    /// Opens a slide made of several files, each given with the name errors use for it: the
+    /// DICOM files of one slide (one a level or associated image, in any order). `name` is
+    /// how errors refer to the slide as a whole.
+    pub fn open_files(files: Vec<(R, String)>, name: impl Into<String>) -> Result<Self> {
+        Self::open_dicom(files, name.into(), false)
+    }
+
+    /// `skip_others`: pass over DICOM files that are not whole-slide images (a DICOMDIR in
+    /// the folder) instead of refusing them.
+    fn open_dicom(files: Vec<(R, String)>, name: String, skip_others: bool) -> Result<Self> {
+        if files.len() > MAX_SLIDE_FILES {
+            return Err(slide_err(
+                &name,
+                format!("more than {MAX_SLIDE_FILES} files"),
+            ));
+        }
+        let mut images = Vec::new();
+        let mut sources = Vec::new();
+        let mut names = Vec::new();
+        for (mut r, n) in files {
+            match dicom::read_image(&mut r, sources.len()) {
+                Ok(image) => {
+                    images.push(image);
+                    sources.push(TiffFile::plain(r).map_err(|e| slide_err(&n, e))?);
+                    names.push(n);
+                }
+                Err(e) if skip_others && e.contains("not a whole-slide image") => {}
+                Err(e) => return Err(slide_err(&n, e)),
+            }
+        }
+        let layout = dicom::layout(images, &names).map_err(|e| slide_err(&name, e))?;
+        Ok(Self::from_layout(sources, layout, name, false))
+    }
+
     fn open_tiff(reader: R, name: String) -> Result<Self> {
         let mut file = TiffFile::open(reader).map_err(|e| slide_err(&name, e))?;
         let layout = pyramid::find_layout(&mut file).map_err(|e| slide_err(&name, e))?;
+        let bigtiff = file.is_big();
+        Ok(Self::from_layout(vec![file], layout, name, bigtiff))
+    }
+
+    fn from_layout(
+        files: Vec<TiffFile<R>>,
+        layout: pyramid::Layout,
+        name: String,
+        bigtiff: bool,
+    ) -> Self {
         let (w0, h0) = layout.sizes[0];
         let (w0, h0) = (f64::from(w0), f64::from(h0));
         let levels: Vec<LevelInfo> = layout
@@ -278,7 +388,7 @@ impl<R: Read + Seek> Slide<R> {
         let info = SlideInfo {
             file: name,
             vendor: layout.vendor,
-            bigtiff: file.is_big(),
+            bigtiff,
             levels,
             associated,
             mpp_x: layout.mpp.map(|m| m.0),
@@ -286,10 +396,10 @@ impl<R: Read + Seek> Slide<R> {
             objective_power: layout.objective_power,
         };
         let n = layout.levels.len();
-        Ok(Slide {
+        Slide {
             info,
             backend: Backend::Tiff {
-                file,
+                files,
                 levels: layout.levels,
                 origins: layout.origins,
                 associated: layout.associated.into_iter().map(|(_, a)| a).collect(),
@@ -297,7 +407,7 @@ impl<R: Read + Seek> Slide<R> {
             cache: TileCache::new(DEFAULT_CACHE_BYTES),
             decoded: vec![0; n],
             damage: DamageLog::default(),
-        })
+        }
     }
 
     fn open_raster(mut reader: R, name: String) -> Result<Self> {
@@ -514,12 +624,15 @@ impl<R: Read + Seek> Slide<R> {
                 Ok(())
             }
             Backend::Tiff {
-                file,
+                files,
                 levels,
                 origins,
                 ..
             } => {
                 let ifd = &levels[level];
+                let file = files
+                    .get_mut(ifd.source)
+                    .ok_or_else(|| slide_err(name, format!("level {level} has no file")))?;
                 check_level(name, ifd, level)?;
                 // The part of `rect` on the level's image, in the image's pixels.
                 let (ox, oy) = origins[level];
@@ -596,7 +709,7 @@ impl<R: Read + Seek> Slide<R> {
         } = self;
         let name = info.file.as_str();
         let Backend::Tiff {
-            file, associated, ..
+            files, associated, ..
         } = backend
         else {
             return Err(slide_err(name, format!("no {kind} image in a plain image")));
@@ -619,6 +732,9 @@ impl<R: Read + Seek> Slide<R> {
             }
         };
         codec::check_supported(ifd).map_err(|e| slide_err(name, format!("{kind} image: {e}")))?;
+        let file = files
+            .get_mut(ifd.source)
+            .ok_or_else(|| slide_err(name, format!("{kind} image has no file")))?;
         let mut out = RgbImage::new(ifd.width, ifd.height);
         let (across, down) = ifd.grid();
         let all = Rect::new(0, 0, ifd.width, ifd.height);

@@ -134,8 +134,11 @@ impl<R: Read + Seek> Slide<R> {
                 }
                 (y1, reducer.into_band())
             }
-            Backend::Tiff { file, levels, .. } => {
+            Backend::Tiff { files, levels, .. } => {
                 let ifd = &levels[level];
+                let file = files
+                    .get_mut(ifd.source)
+                    .ok_or_else(|| slide_err(name, format!("level {level} has no file")))?;
                 check_level(name, ifd, level)?;
                 let (across, down) = ifd.grid();
                 let ch = ifd.chunk_h.max(1);

@@ -160,6 +160,22 @@ impl<R: Read + Seek> TiffFile<R> {
         Ok(f)
     }
 
+    /// A file read only for its bytes (a DICOM file: no TIFF header, no directories).
+    pub fn plain(mut r: R) -> Result<Self, String> {
+        let len = r
+            .seek(SeekFrom::End(0))
+            .map_err(|e| format!("cannot find the file length: {e}"))?;
+        Ok(TiffFile {
+            r,
+            little: true,
+            big: false,
+            len,
+            first_ifd: 0,
+            tag_bytes: 0,
+            ndpi: false,
+        })
+    }
+
     /// Whether this is a BigTIFF.
     pub fn is_big(&self) -> bool {
         self.big
