@@ -102,7 +102,8 @@ export declare class Histoseg {
   readonly version: string;
   /** One entry per helper worker. */
   readonly helpers: readonly unknown[];
-  openSlide(file: Blob, name?: string): Promise<Slide>;
+  /** One file, or the files of one slide kept as several (DICOM), in any order. */
+  openSlide(file: Blob | Blob[] | FileList, name?: string): Promise<Slide>;
   gaussianBlur(pixels: Pixels, width: number, height: number, ksize?: number, sigma?: number): Promise<Uint8Array>;
   sharpen(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;
   median3(pixels: Pixels, width: number, height: number): Promise<Uint8Array>;

@@ -180,6 +180,12 @@ function defaultHelpers() {
 }
 
 /** The library: one worker with the wasm module, and helper workers for overviews. */
+/** A name for a slide of several files: their folder's (as picked), else the first file's. */
+function slideNameOf(files) {
+  const folder = files[0]?.webkitRelativePath?.split('/')[0];
+  return folder || files[0]?.name || 'slide';
+}
+
 export class Histoseg {
   /** @param {Client} client @param {Client[]} helpers */
   constructor(client, helpers = []) {
@@ -199,8 +205,20 @@ export class Histoseg {
     return h;
   }
 
-  /** Opens a user's File (read piece by piece in the workers, never whole). */
+  /**
+   * Opens a user's File (read piece by piece in the workers, never whole), or the files of
+   * one slide kept as several (an array or FileList of a DICOM slide's files, in any order;
+   * a folder picked with `webkitdirectory` gives them). One file of several is one file.
+   */
   async openSlide(file, name = undefined) {
+    if (typeof file?.length === 'number' && !(file instanceof Blob)) {
+      const files = Array.from(file);
+      if (files.length === 1) [file] = files;
+      else {
+        file = files;
+        name ??= slideNameOf(files);
+      }
+    }
     const label = name ?? file.name;
     // The helpers open their copies meanwhile; a failure there is the slide's own failure,
     // reported by the main worker's open.

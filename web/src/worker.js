@@ -35,7 +35,10 @@ async function run(id, op, args) {
       return wasm.version();
     case 'open': {
       const [file, name] = args;
-      const slide = wasm.Slide.open(file, name ?? file.name ?? 'slide');
+      // Several files are one slide kept as files (DICOM: one a level or associated image).
+      const slide = Array.isArray(file)
+        ? wasm.Slide.openFiles(file, file.map((f) => f.name ?? 'file'), name ?? file[0]?.name ?? 'slide')
+        : wasm.Slide.open(file, name ?? file.name ?? 'slide');
       const handle = nextHandle++;
       slides.set(handle, slide);
       return { handle, info: slide.info(), stem: slide.stem(), fileSize: slide.fileSize() };

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -167,6 +167,29 @@ test('vendor slides open as natively: NDPI, Philips TIFF, Ventana BIF, Leica SCN
     if (tissue) assert.ok(expectedRegions.length > 0, `${rel}: the CLI finds tissue`);
     assert.deepEqual(got.regions, expectedRegions, rel);
   }
+});
+
+test('a DICOM slide of several files opens as natively (info and tissue regions equal the CLI)', async () => {
+  const folder = join(slides, 'vendors/dicom/cmu-1-small-region-wsidicomizer');
+  const files = readdirSync(folder).sort().map((f) => join(folder, f));
+  const out = join(scratch, 'native-dicom');
+  execFileSync(cli, ['extract', folder, '-o', out, '--quiet']);
+  const expectedRegions = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).slides[0].regions;
+  const expectedInfo = JSON.parse(execFileSync(cli, ['info', '--json', folder], { encoding: 'utf8' }));
+  // In the page's order the files are picked; the reader sorts them out.
+  await page.setInputFiles('#file', [...files].reverse());
+  const got = await page.evaluate(async () => {
+    const s = await window.histoseg.openSlide(document.querySelector('#file').files, 'wsidicomizer');
+    const d = await s.detectRegions();
+    const info = s.info;
+    await s.close();
+    return { info, regions: d.regions_level0 };
+  });
+  const info = { ...got.info, file: folder, objective_power: got.info.objective_power ?? null };
+  assert.equal(got.info.file, 'wsidicomizer');
+  assert.deepEqual(info, expectedInfo);
+  assert.ok(expectedRegions.length > 0, 'the CLI finds tissue');
+  assert.deepEqual(got.regions, expectedRegions);
 });
 
 test('overviews made in shares by helper workers equal the overview made alone', async () => {

@@ -56,8 +56,15 @@ function fail(e) {
 
 // ---- opening a slide ----------------------------------------------------------------------
 
-/** @param {File} file */
-async function openFile(file) {
+/**
+ * Opens one slide file, or the files of one slide kept as several (DICOM), picked or dropped
+ * together.
+ * @param {File[]} files
+ */
+async function openFile(files) {
+  const single = files.length === 1 ? files[0] : null;
+  const name = single?.name ?? (files[0].webkitRelativePath?.split('/')[0] || files[0].name);
+  const file = { name };
   try {
     status(`Opening ${file.name}…`);
     const h = await library;
@@ -66,8 +73,11 @@ async function openFile(file) {
     summary.reset();
     if (state.slide) await state.slide.close();
     state.slide = null;
-    const id = await slideKey(file);
-    const slide = await h.openSlide(file);
+    // Several files are saved under their first by name, and how many they are.
+    const first = [...files].sort((a, b) => a.name.localeCompare(b.name))[0];
+    const id = await slideKey(first);
+    if (!single) Object.assign(id, { key: `${id.key}|${files.length} files`, name });
+    const slide = await h.openSlide(single ?? files, name);
     state.slide = slide;
     state.id = id;
     const saved = await loadSaved(id.key);
@@ -87,8 +97,8 @@ async function openFile(file) {
 }
 
 $('#file').addEventListener('change', (e) => {
-  const file = e.target.files?.[0];
-  if (file) openFile(file);
+  const files = [...(e.target.files ?? [])];
+  if (files.length) openFile(files);
 });
 
 let dragDepth = 0;
@@ -105,8 +115,8 @@ window.addEventListener('drop', (e) => {
   e.preventDefault();
   dragDepth = 0;
   $('#drop').hidden = true;
-  const file = e.dataTransfer?.files?.[0];
-  if (file) openFile(file);
+  const files = [...(e.dataTransfer?.files ?? [])];
+  if (files.length) openFile(files);
 });
 
 // ---- tissue regions and fragments ---------------------------------------------------------

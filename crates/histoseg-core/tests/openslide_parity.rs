@@ -66,6 +66,16 @@ fn openslide_view(slide: &Path, regions: u32) -> (Value, tempfile::TempDir) {
     )
 }
 
+/// The picture OpenSlide's script wrote for `entry` (a region or an associated image).
+fn openslide_picture(dir: &Path, entry: &Value) -> RgbImage {
+    let file = entry["file"]
+        .as_str()
+        .expect("OpenSlide's reference as openslide_reference.py writes it");
+    image::open(dir.join(file))
+        .expect("OpenSlide's picture")
+        .into_rgb8()
+}
+
 fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
     let sum: u64 = a
@@ -218,15 +228,7 @@ fn matches_openslide_reading(rel: &str, vendor: &str, colours: Colours) {
         let ours = slide
             .read_associated(kind)
             .unwrap_or_else(|e| panic!("{rel}: {e}"));
-        let theirs = image::open(
-            dir.path().join(
-                r["file"]
-                    .as_str()
-                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
-            ),
-        )
-        .expect("OpenSlide's picture")
-        .into_rgb8();
+        let theirs = openslide_picture(dir.path(), r);
         let d = mean_abs_diff(&ours, &theirs);
         assert!(
             d <= MEAN_TOLERANCE,
@@ -262,15 +264,7 @@ fn matches_openslide_reading(rel: &str, vendor: &str, colours: Colours) {
             refused_by_openslide += 1;
             continue;
         }
-        let theirs = image::open(
-            dir.path().join(
-                r["file"]
-                    .as_str()
-                    .expect("OpenSlide's reference as openslide_reference.py writes it"),
-            ),
-        )
-        .expect("OpenSlide's picture")
-        .into_rgb8();
+        let theirs = openslide_picture(dir.path(), r);
         let mut d = mean_abs_diff(&ours, &theirs);
         if colours == Colours::JfifTakenForRgb {
             d = d.min(mean_abs_diff(&ours, &as_jfif_ycbcr(&theirs)));

@@ -142,3 +142,39 @@ fn truncated_dicom_files_are_named() {
         assert!(error.contains(&name), "{error}");
     }
 }
+
+#[test]
+fn a_placed_image_overview_is_its_level_reduced() {
+    // Leica: the main image sits at (200, 200) of a larger, otherwise white level.
+    let path = common::shared("slides/vendors/leica/cmu-1-small-region-leica.scn");
+    let mut slide = Slide::open_path(&path).expect("the vendor sample reads");
+    let overview = slide.overview(512).expect("an overview");
+    let level = slide.level_for_side(512);
+    let (w, h) = slide.level_dimensions(level).expect("a level");
+    let whole = slide
+        .read_region(level, Rect::new(0, 0, w, h))
+        .expect("the whole level");
+    let reduced = image::imageops::resize(
+        &whole,
+        overview.width(),
+        overview.height(),
+        image::imageops::FilterType::Triangle,
+    );
+    let diff: u64 = overview
+        .as_raw()
+        .iter()
+        .zip(reduced.as_raw())
+        .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+        .sum();
+    let mean = diff as f64 / overview.as_raw().len() as f64;
+    assert!(
+        mean < 4.0,
+        "overview differs from the reduced level by {mean:.2}"
+    );
+    // The margin is white, the tissue is not.
+    assert_eq!(overview.get_pixel(2, 2).0, [255; 3]);
+    let centre = overview
+        .get_pixel(overview.width() / 2, overview.height() / 2)
+        .0;
+    assert_ne!(centre, [255; 3]);
+}

@@ -96,6 +96,18 @@ impl<R: Read + Seek> SlideSession<R> {
         })
     }
 
+    /// Opens a slide kept as several files (DICOM: one a level or associated image), each
+    /// with its name; `name` names the slide in errors and gives the fragments' stem.
+    pub fn open_files(files: Vec<(R, String)>, name: &str) -> Result<Self> {
+        let slide = Slide::open_files(files, name)?;
+        Ok(SlideSession {
+            slide,
+            stem: histoseg_core::safe_name::safe_stem(name),
+            overview: None,
+            kept_share: None,
+        })
+    }
+
     /// What the slide declares (as `histoseg info --json`).
     pub fn info(&self) -> &SlideInfo {
         self.slide.info()

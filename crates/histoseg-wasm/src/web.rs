@@ -89,7 +89,8 @@ impl<'a> From<&'a image::RgbImage> for Picture<'a> {
 #[derive(Debug)]
 pub struct WebSlide {
     session: SlideSession<ReadAhead<BlobSource>>,
-    fetched: ByteCounter,
+    /// Bytes fetched from each of the slide's files.
+    fetched: Vec<ByteCounter>,
     size: u64,
 }
 
@@ -101,6 +102,34 @@ impl WebSlide {
         let (reader, fetched) = ReadAhead::new(BlobSource::new(file)?);
         let size = reader.size();
         let session = SlideSession::open(reader, name)?;
+        Ok(WebSlide {
+            session,
+            fetched: vec![fetched],
+            size,
+        })
+    }
+
+    /// Opens a slide kept as several files (the DICOM files of one slide, in any order);
+    /// `names` name each file in errors, `name` the slide.
+    #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = openFiles))]
+    pub fn open_files(
+        files: Vec<web_sys::Blob>,
+        names: Vec<String>,
+        name: &str,
+    ) -> Result<WebSlide, JsError> {
+        if files.len() != names.len() {
+            return Err(JsError::new("one name is needed for each file"));
+        }
+        let mut readers = Vec::with_capacity(files.len());
+        let mut fetched = Vec::with_capacity(files.len());
+        let mut size = 0;
+        for (file, n) in files.into_iter().zip(names) {
+            let (reader, counter) = ReadAhead::new(BlobSource::new(file)?);
+            size += reader.size();
+            fetched.push(counter);
+            readers.push((reader, n));
+        }
+        let session = SlideSession::open_files(readers, name)?;
         Ok(WebSlide {
             session,
             fetched,
@@ -121,7 +150,7 @@ impl WebSlide {
     /// Bytes read from the file so far.
     #[cfg_attr(target_family = "wasm", wasm_bindgen(js_name = bytesRead))]
     pub fn bytes_read(&self) -> f64 {
-        self.fetched.get() as f64
+        self.fetched.iter().map(|c| c.get()).sum::<u64>() as f64
     }
 
     /// The file's size in bytes.

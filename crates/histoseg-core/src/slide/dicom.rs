@@ -62,14 +62,17 @@ fn first_item(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<&InMemDico
     obj.element_opt(tag).ok().flatten()?.items()?.first()
 }
 
-/// A whole number the header must have, within `max`.
-fn whole(
+/// A whole number from 1 to `max` the header must have, or `absent` where it may lack it.
+fn whole_or(
     obj: &InMemDicomObject,
     tag: dicom_core::Tag,
     what: &str,
     max: u64,
+    absent: Option<u64>,
 ) -> Result<u64, String> {
-    let v = number(obj, tag).ok_or_else(|| format!("no {what}"))?;
+    let Some(v) = number(obj, tag) else {
+        return absent.ok_or_else(|| format!("no {what}"));
+    };
     if v < 1.0 || v > max as f64 || v.fract() != 0.0 {
         return Err(format!("{what} {v} is not a whole number from 1 to {max}"));
     }
@@ -296,23 +299,29 @@ pub(crate) fn read_image<R: Read + Seek>(r: &mut R, source: usize) -> Result<Dic
     if number(&obj, tags::TOTAL_PIXEL_MATRIX_FOCAL_PLANES).is_some_and(|n| n != 1.0) {
         return Err("has several focal planes, not supported yet".into());
     }
-    let tile_w = whole(&obj, tags::COLUMNS, "Columns", 1 << 16)? as u32;
-    let tile_h = whole(&obj, tags::ROWS, "Rows", 1 << 16)? as u32;
-    let width = whole(
-        &obj,
+    let tile_w = whole_or(&obj, tags::COLUMNS, "Columns", 1 << 16, None)? as u32;
+    let tile_h = whole_or(&obj, tags::ROWS, "Rows", 1 << 16, None)? as u32;
+    // The whole image's size; a file without it is one tile.
+    let matrix = |tag, what, tile: u32| {
+        whole_or(&obj, tag, what, MAX_SIDE_PX, Some(u64::from(tile))).map(|v| v as u32)
+    };
+    let width = matrix(
         tags::TOTAL_PIXEL_MATRIX_COLUMNS,
         "TotalPixelMatrixColumns",
-        MAX_SIDE_PX,
-    )
-    .unwrap_or(u64::from(tile_w)) as u32;
-    let height = whole(
-        &obj,
+        tile_w,
+    )?;
+    let height = matrix(
         tags::TOTAL_PIXEL_MATRIX_ROWS,
         "TotalPixelMatrixRows",
-        MAX_SIDE_PX,
-    )
-    .unwrap_or(u64::from(tile_h)) as u32;
-    let frames = whole(&obj, tags::NUMBER_OF_FRAMES, "NumberOfFrames", MAX_FRAMES).unwrap_or(1);
+        tile_h,
+    )?;
+    let frames = whole_or(
+        &obj,
+        tags::NUMBER_OF_FRAMES,
+        "NumberOfFrames",
+        MAX_FRAMES,
+        Some(1),
+    )?;
     if number(&obj, tags::SAMPLES_PER_PIXEL) != Some(3.0)
         || number(&obj, tags::BITS_ALLOCATED) != Some(8.0)
         || number(&obj, tags::PLANAR_CONFIGURATION).is_some_and(|p| p != 0.0)

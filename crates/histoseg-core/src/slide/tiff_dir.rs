@@ -109,19 +109,9 @@ fn type_size(typ: u16) -> Option<u64> {
 
 impl<R: Read + Seek> TiffFile<R> {
     /// Reads the header; fails when the source is not a TIFF or BigTIFF.
-    pub fn open(mut r: R) -> Result<Self, String> {
-        let len = r
-            .seek(SeekFrom::End(0))
-            .map_err(|e| format!("cannot find the file length: {e}"))?;
-        let mut f = TiffFile {
-            r,
-            little: true,
-            big: false,
-            len,
-            first_ifd: 0,
-            tag_bytes: 0,
-            ndpi: false,
-        };
+    pub fn open(r: R) -> Result<Self, String> {
+        let mut f = Self::plain(r)?;
+        let len = f.len;
         let head = f.read_at(0, 16.min(len))?;
         if head.len() < 8 {
             return Err(format!("file too short for a TIFF header ({len} bytes)"));
