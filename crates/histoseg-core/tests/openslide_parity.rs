@@ -11,6 +11,7 @@
 //! (seen: 0.5), so an exact match is not expected.
 
 mod common;
+use common::mean_abs_diff;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,17 +75,6 @@ fn openslide_picture(dir: &Path, entry: &Value) -> RgbImage {
     image::open(dir.join(file))
         .expect("OpenSlide's picture")
         .into_rgb8()
-}
-
-fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let sum: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
-        .sum();
-    sum as f64 / a.as_raw().len() as f64
 }
 
 /// OpenSlide's pixels re-read as JPEG's YCbCr (JFIF matrix): what it shows for frames that

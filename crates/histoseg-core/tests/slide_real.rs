@@ -9,7 +9,7 @@ use histoseg_core::slide::{AssociatedKind, Slide, Vendor};
 use image::RgbImage;
 
 mod common;
-use common::shared;
+use common::{mean_abs_diff, shared};
 
 fn slides_dir() -> PathBuf {
     shared("slides")
@@ -42,18 +42,6 @@ fn reference(name: &str) -> RgbImage {
 
 fn crop(img: &RgbImage, r: Rect) -> RgbImage {
     image::imageops::crop_imm(img, r.x, r.y, r.w, r.h).to_image()
-}
-
-/// Mean absolute difference per channel.
-fn mad(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let s: u64 = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| u64::from(x.abs_diff(*y)))
-        .sum();
-    s as f64 / a.as_raw().len() as f64
 }
 
 /// Mean over `k x k` blocks, `w x h` blocks from the top-left (a plain reference).
@@ -152,7 +140,7 @@ fn aperio_associated_images_decode() {
     let ov = crop(&ov, Rect::new(0, 0, 574, 768));
     // Aperio's own reduction differs in filter and phase: close on average, near per pixel
     // (a colour-space mistake gives differences of 50 and more).
-    let d = mad(&thumb, &ov);
+    let d = mean_abs_diff(&thumb, &ov);
     assert!(d < 15.0, "thumbnail vs overview differ by {d}");
     let mean = |i: &RgbImage, c: usize| {
         i.pixels().map(|p| f64::from(p.0[c])).sum::<f64>() / f64::from(i.width() * i.height())
@@ -210,7 +198,7 @@ fn derived_cmu1_files_match_the_original() {
                 .read_region(0, r)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             // Re-encoded JPEG: tissue differs by about 6 levels on average, glass by less.
-            let d = mad(&a, &b);
+            let d = mean_abs_diff(&a, &b);
             assert!(d < 8.0, "{name} {r:?}: mean difference {d}");
         }
         let whole = Rect::new(0, 0, 2220, 2967);
@@ -218,13 +206,13 @@ fn derived_cmu1_files_match_the_original() {
         let b = s
             .read_region(0, whole)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let d = mad(&a, &b);
+        let d = mean_abs_diff(&a, &b);
         assert!(d < 4.0, "{name} level 0: mean difference {d}");
         // Level 2 is level 0 averaged over 4 x 4 blocks (and re-encoded).
         let l2 = s
             .read_region(2, Rect::new(0, 0, 555, 741))
             .unwrap_or_else(|e| panic!("{e}"));
-        let d = mad(&block_mean(&a, 4, 555, 741), &l2);
+        let d = mean_abs_diff(&block_mean(&a, 4, 555, 741), &l2);
         assert!(d < 5.0, "{name} level 2: mean difference {d}");
     }
     let ome = open("cmu1_pyramid_subifds.ome.tif");
@@ -240,7 +228,7 @@ fn derived_cmu1_files_match_the_original() {
         .read_region(0, Rect::new(0, 0, 1110, 1483))
         .unwrap_or_else(|e| panic!("{e}"));
     // Lossless strips of the 2 x 2 block mean: only rounding differs.
-    let d = mad(&block_mean(&a, 2, 1110, 1483), &l1);
+    let d = mean_abs_diff(&block_mean(&a, 2, 1110, 1483), &l1);
     assert!(d < 1.0, "strips vs halved original: mean difference {d}");
 }
 
@@ -292,7 +280,7 @@ fn small_svs_reads_and_matches_its_thumbnail() {
     let thumb = s
         .read_associated(AssociatedKind::Thumbnail)
         .unwrap_or_else(|e| panic!("{e}"));
-    let d = mad(&px, &thumb);
+    let d = mean_abs_diff(&px, &thumb);
     assert!(
         d < 12.0,
         "small.svs level 0 vs its same-size thumbnail: {d}"
@@ -314,7 +302,7 @@ fn jpeg2000_tiles_decode_like_the_jpeg_thumbnail() {
     let overview = s.overview(956).unwrap_or_else(|e| panic!("{e}"));
     let overview =
         image::imageops::resize(&overview, 956, 768, image::imageops::FilterType::Triangle);
-    let d = mad(&overview, &thumb);
+    let d = mean_abs_diff(&overview, &thumb);
     assert!(d < 12.0, "JPEG 2000 overview vs JPEG thumbnail: {d}");
     assert_eq!(
         s.chunks_decoded(0),
@@ -329,7 +317,7 @@ fn jpeg2000_tiles_decode_like_the_jpeg_thumbnail() {
         .read_region(1, Rect::new(1000, 800, 200, 200))
         .unwrap_or_else(|e| panic!("{e}"));
     let fine = image::imageops::resize(&fine, 200, 200, image::imageops::FilterType::Triangle);
-    let d = mad(&fine, &coarse);
+    let d = mean_abs_diff(&fine, &coarse);
     assert!(d < 12.0, "JPEG 2000 level 0 vs level 1: {d}");
 }
 

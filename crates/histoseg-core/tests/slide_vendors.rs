@@ -160,13 +160,7 @@ fn a_placed_image_overview_is_its_level_reduced() {
         overview.height(),
         image::imageops::FilterType::Triangle,
     );
-    let diff: u64 = overview
-        .as_raw()
-        .iter()
-        .zip(reduced.as_raw())
-        .map(|(&a, &b)| u64::from(a.abs_diff(b)))
-        .sum();
-    let mean = diff as f64 / overview.as_raw().len() as f64;
+    let mean = common::mean_abs_diff(&overview, &reduced);
     assert!(
         mean < 4.0,
         "overview differs from the reduced level by {mean:.2}"

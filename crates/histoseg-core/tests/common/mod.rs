@@ -1,4 +1,4 @@
-//! What the core's tests on real data share: where that data is.
+//! What the core's tests on real data share: where that data is, and how pictures compare.
 
 use std::path::PathBuf;
 
@@ -11,4 +11,17 @@ pub fn shared(path: &str) -> PathBuf {
             PathBuf::from,
         )
         .join(path)
+}
+
+/// Mean absolute difference per channel of two pictures of the same size.
+#[allow(dead_code)] // not every test file compares pictures
+pub fn mean_abs_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
 }
