@@ -10,7 +10,8 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use dicom_dictionary_std::tags;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::file::ReadPreamble;
 use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 
@@ -20,6 +21,10 @@ use super::{AssociatedKind, Vendor};
 
 /// The SOP class this reader opens.
 const WSI_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.77.1.6";
+/// The value representations of DICOM (PS3.5 6.2), two letters each.
+const KNOWN_VRS: &[u8] = b"AEASATCSDADSDTFDFLISLOLTOBODOFOLOVOWPNSHSLSQSSSTSVTMUCUIULUNURUSUTUV";
+/// The transfer syntax whose elements carry no value representation.
+const IMPLICIT_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2";
 /// Most frames one file may declare (as many as the tiles of a TIFF level).
 const MAX_FRAMES: u64 = 1 << 24;
 /// Most element headers walked before the pixel data (the per-frame groups of a sparse file
@@ -124,6 +129,16 @@ impl<R: Read + Seek> Walk<'_, R> {
             return Ok((tag, 8, undefined(u64::from(l))));
         }
         let vr = [b[4], b[5]];
+        if !KNOWN_VRS.chunks(2).any(|known| known == vr) {
+            // Parsers disagree on how long such an element's header is, so its length can
+            // not be checked: refused.
+            return Err(format!(
+                "element ({:04X},{:04X}) at byte {at} has no known value representation ({:?})",
+                tag.0,
+                tag.1,
+                String::from_utf8_lossy(&vr)
+            ));
+        }
         let long = matches!(
             &vr,
             b"OB"
@@ -152,25 +167,112 @@ impl<R: Read + Seek> Walk<'_, R> {
         }
     }
 
-    /// The position after the element at `at`.
+    /// The position after the element at `at`. The elements inside a sequence are walked
+    /// too, so that every length dicom-rs will read has been checked.
     fn skip(&mut self, at: u64, explicit: bool, depth: u32) -> Result<u64, String> {
-        let (_, head, len) = self.header(at, explicit)?;
+        let (tag, head, len) = self.header(at, explicit)?;
+        let sequence = self.is_sequence(at, tag, explicit)?;
         match len {
-            Some(l) => Ok(at + head + l),
-            None => self.skip_items(at + head, depth + 1),
+            Some(l) => {
+                let end = self.within(tag, at + head, l)?;
+                if sequence {
+                    self.skip_items(at + head, Some(end), true, depth + 1)
+                } else {
+                    Ok(end)
+                }
+            }
+            // Undefined length: a sequence, or encapsulated data whose items are bytes.
+            None => self.skip_items(at + head, None, sequence, depth + 1),
         }
     }
 
-    /// Past the items of an undefined-length value, to after its sequence delimiter.
-    fn skip_items(&mut self, mut at: u64, depth: u32) -> Result<u64, String> {
+    /// Whether the element at `at` is a sequence: its value representation says so, or in
+    /// the implicit syntax the standard dictionary does.
+    fn is_sequence(&mut self, at: u64, tag: (u16, u16), explicit: bool) -> Result<bool, String> {
+        if tag.0 == 0xFFFE {
+            return Ok(false);
+        }
+        if explicit {
+            return Ok(read_at(self.r, self.len, at + 4, 2)? == b"SQ");
+        }
+        let entry = StandardDataDictionary.by_tag(dicom_core::Tag(tag.0, tag.1));
+        Ok(entry.is_some_and(|e| e.vr() == VirtualVr::Exact(dicom_core::VR::SQ)))
+    }
+
+    /// The end of a value of `l` bytes at `at`, refused when it would end past the file's
+    /// end: a declared length is a claim, and the header parser would allocate it.
+    fn within(&self, tag: (u16, u16), at: u64, l: u64) -> Result<u64, String> {
+        let end = at.saturating_add(l);
+        if end > self.len {
+            return Err(format!(
+                "element ({:04X},{:04X}) at byte {at} declares {l} bytes, past the end of the \
+                 file ({} bytes): truncated or damaged",
+                tag.0, tag.1, self.len
+            ));
+        }
+        Ok(end)
+    }
+
+    /// Where the data set starts after the file meta group, and the transfer syntax the
+    /// group names.
+    fn meta(&mut self) -> Result<(u64, String), String> {
+        let mut at = 132;
+        let mut syntax = String::new();
+        loop {
+            let group = read_at(self.r, self.len, at, 2)?;
+            if u16::from_le_bytes([group[0], group[1]]) != 0x0002 {
+                return Ok((at, syntax));
+            }
+            let (tag, head, len) = self.header(at, true)?;
+            if let (Some(l), (0x0002, 0x0010)) = (len, tag) {
+                let value = read_at(self.r, self.len, at + head, l.min(64) as usize)?;
+                syntax = String::from_utf8_lossy(&value)
+                    .trim_end_matches(['\0', ' '])
+                    .to_string();
+            }
+            at = self.skip(at, true, 0)?;
+        }
+    }
+
+    /// Past the items of a value starting at `at`: to `end` for a value of defined length,
+    /// after the sequence delimiter otherwise. The elements of each item are walked when the
+    /// value is a sequence (`data_sets`); other items are bytes.
+    fn skip_items(
+        &mut self,
+        mut at: u64,
+        end: Option<u64>,
+        data_sets: bool,
+        depth: u32,
+    ) -> Result<u64, String> {
         if depth > MAX_DEPTH {
             return Err(format!("sequences nested deeper than {MAX_DEPTH}"));
         }
         loop {
+            match end {
+                Some(end) if at == end => return Ok(end),
+                Some(end) if at > end => {
+                    return Err(format!("items run past their sequence's end at byte {end}"));
+                }
+                _ => {}
+            }
             let (tag, _, len) = self.header(at, false)?;
             match (tag, len) {
-                ((0xFFFE, 0xE0DD), _) => return Ok(at + 8),
-                ((0xFFFE, 0xE000), Some(l)) => at += 8 + l,
+                ((0xFFFE, 0xE0DD), _) if end.is_none() => return Ok(at + 8),
+                ((0xFFFE, 0xE000), Some(l)) => {
+                    let item_end = self.within(tag, at + 8, l)?;
+                    if data_sets {
+                        let mut pos = at + 8;
+                        while pos < item_end {
+                            pos = self.skip(pos, self.explicit, depth + 1)?;
+                        }
+                        if pos > item_end {
+                            return Err(format!(
+                                "an element runs past its item's end at byte {item_end}"
+                            ));
+                        }
+                    }
+                    at = item_end;
+                }
                 ((0xFFFE, 0xE000), None) => {
                     at += 8;
                     loop {
@@ -192,23 +294,23 @@ impl<R: Read + Seek> Walk<'_, R> {
         }
     }
 
-    /// Where the pixel data element starts, and its header and value lengths.
-    fn pixel_data(&mut self) -> Result<(u64, u64, Option<u64>), String> {
-        let mut at = 132;
-        loop {
-            let meta = read_at(self.r, self.len, at, 2)?;
-            if u16::from_le_bytes([meta[0], meta[1]]) != 0x0002 {
-                break;
-            }
-            at = self.skip(at, true, 0)?;
-        }
-        loop {
+    /// Where the pixel data element starts, and its header and value lengths (`None` when
+    /// the file ends first).
+    fn find_pixel_data(&mut self) -> Result<Option<(u64, u64, Option<u64>)>, String> {
+        let (mut at, _) = self.meta()?;
+        while at < self.len {
             let (tag, head, len) = self.header(at, self.explicit)?;
             if tag == (0x7FE0, 0x0010) {
-                return Ok((at, head, len));
+                return Ok(Some((at, head, len)));
             }
             at = self.skip(at, self.explicit, 0)?;
         }
+        Ok(None)
+    }
+
+    fn pixel_data(&mut self) -> Result<(u64, u64, Option<u64>), String> {
+        self.find_pixel_data()?
+            .ok_or_else(|| "has no pixel data".to_string())
     }
 }
 
@@ -246,7 +348,7 @@ fn frame_ranges<R: Read + Seek>(
                     ((0xFFFE, 0xE0DD), _) => break,
                     ((0xFFFE, 0xE000), Some(l)) => {
                         items.push((pos + 8, l));
-                        pos += 8 + l;
+                        pos = walk.within(tag, pos + 8, l)?;
                     }
                     _ => return Err("broken fragment items in the pixel data".into()),
                 }
@@ -274,6 +376,25 @@ pub(crate) fn read_image<R: Read + Seek>(r: &mut R, source: usize) -> Result<Dic
     let len = r
         .seek(SeekFrom::End(0))
         .map_err(|e| format!("cannot find the file length: {e}"))?;
+    // dicom-rs allocates each value at its declared length: every length up to the pixel
+    // data is checked against the file's size first.
+    let mut walk = Walk {
+        r: &mut *r,
+        len,
+        explicit: true,
+        elements: 0,
+    };
+    let (_, syntax) = walk.meta()?;
+    walk.explicit = match syntax.as_str() {
+        IMPLICIT_LITTLE_ENDIAN => false,
+        "1.2.840.10008.1.2.2" | "1.2.840.10008.1.2.1.99" => {
+            return Err(format!(
+                "transfer syntax {syntax} (big endian or deflated) is not supported"
+            ));
+        }
+        _ => true,
+    };
+    walk.find_pixel_data()?;
     r.seek(SeekFrom::Start(0))
         .map_err(|e| format!("cannot read: {e}"))?;
     let obj: DefaultDicomObject = OpenFileOptions::new()
@@ -355,7 +476,7 @@ pub(crate) fn read_image<R: Read + Seek>(r: &mut R, source: usize) -> Result<Dic
             "{tiles} tiles is more than the {MAX_FRAMES} accepted"
         ));
     }
-    let explicit = syntax != "1.2.840.10008.1.2";
+    let explicit = syntax != IMPLICIT_LITTLE_ENDIAN;
     let ranges = frame_ranges(r, len, explicit, frames, frame_bytes)?;
     let sparse = text(&obj, tags::DIMENSION_ORGANIZATION_TYPE).as_deref() != Some("TILED_FULL");
     // Each tile's frame: in order for TILED_FULL, from the per-frame positions if sparse.
