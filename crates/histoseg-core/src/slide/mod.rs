@@ -781,6 +781,15 @@ fn chunk_what(ifd: &ImageIfd, tx: u32, ty: u32) -> String {
     format!("{} {index}", if ifd.tiled { "tile" } else { "strip" })
 }
 
+/// Whether chunk `(tx, ty)` is missing (offset or size 0): white, with nothing to read.
+fn is_missing(ifd: &ImageIfd, tx: u32, ty: u32) -> bool {
+    let index = (ty * ifd.grid().0 + tx) as usize;
+    matches!(
+        (ifd.offsets.get(index), ifd.byte_counts.get(index)),
+        (Some(&offset), Some(&count)) if offset == 0 || count == 0
+    )
+}
+
 /// The stored bytes of chunk `(tx, ty)`, `None` for a missing chunk (offset or size 0).
 fn read_raw_chunk<R: Read + Seek>(
     file: &mut TiffFile<R>,

@@ -12,14 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use super::resample::{AreaPlan, Band, Reducer};
 use super::{
-    Backend, DEFAULT_CACHE_BYTES, DamageLog, ImageIfd, Slide, cache, check_level, copy_overlap,
-    decode_raw_chunk, read_raw_chunk, slide_err,
+    Backend, DEFAULT_CACHE_BYTES, Slide, check_level, decode_raw_chunk, is_missing, read_raw_chunk,
+    slide_err,
 };
-use crate::rect::Rect;
 use crate::{Error, Result};
 
 /// Source rows per overview band (whole chunk rows are added until a band is this tall).
 const BAND_ROWS: u32 = 128;
+/// Most memory the column sums of one band may take (about 12 bytes a level column for each
+/// overview row the band touches: 36 MiB for a band across a 1,000,000 px level).
+const MAX_BAND_SUMS_BYTES: u64 = 256 << 20;
 
 /// One horizontal share of an overview (see [`Slide::overview_part`]); serialisable, so it can
 /// travel between workers, and checked when joined.
@@ -47,9 +49,6 @@ enum Chunk {
     Decoded(Arc<RgbImage>),
     Raw(Option<Vec<u8>>),
 }
-
-/// Chunks decoded while reducing a band, to go into the tile cache.
-type Fresh = Vec<(cache::TileKey, Arc<RgbImage>)>;
 
 impl<R: Read + Seek> Slide<R> {
     /// An overview whose long side is `max_side` (or the whole level when smaller).
@@ -141,53 +140,81 @@ impl<R: Read + Seek> Slide<R> {
                     .ok_or_else(|| slide_err(name, format!("level {level} has no file")))?;
                 check_level(name, ifd, level)?;
                 let (across, down) = ifd.grid();
-                let ch = ifd.chunk_h.max(1);
+                let (cw, ch) = (ifd.chunk_w, ifd.chunk_h.max(1));
                 let (mut ty, ty_end) = slice(down);
-                // Bands of whole chunk rows, at least BAND_ROWS tall, in groups whose decoded
-                // pixels stay within the cache budget (at least one band).
+                // Bands of whole chunk rows, at least BAND_ROWS tall, reduced chunk by chunk
+                // from white (missing chunks cost nothing); chunks decoded in batches whose
+                // pixels stay within half the cache budget.
                 let per_band = BAND_ROWS.div_ceil(ch).max(1);
-                let band_bytes = u64::from(per_band)
-                    * u64::from(ch)
-                    * u64::from(across)
-                    * u64::from(ifd.chunk_w)
-                    * 3;
-                let per_group = (DEFAULT_CACHE_BYTES as u64 / band_bytes.max(1)).max(1) as u32;
+                let chunk_bytes = u64::from(cw) * u64::from(ch) * 3;
+                let batch = (DEFAULT_CACHE_BYTES as u64 / 2 / chunk_bytes.max(1)).clamp(1, 256);
                 let mut reducer = Reducer::starting_at(&plan.area, (ty * ch).min(lh));
                 while ty < ty_end {
-                    let mut jobs = Vec::new();
-                    for _ in 0..per_group {
-                        if ty >= ty_end {
-                            break;
-                        }
-                        let ty1 = (ty + per_band).min(ty_end);
-                        let mut chunks = Vec::new();
-                        for cy in ty..ty1 {
-                            for cx in 0..across {
-                                let key = ifd.cache_key(cy * across + cx);
-                                let chunk = match cache.get(key) {
+                    let ty1 = (ty + per_band).min(ty_end);
+                    let sums_bytes = plan.area.band_sums_bytes(ty * ch, (ty1 * ch).min(lh));
+                    // Chunk rows wholly missing join the band: white, they cost nothing.
+                    let mut ty1 = ty1;
+                    while ty1 < ty_end && (0..across).all(|cx| is_missing(ifd, cx, ty1)) {
+                        ty1 += 1;
+                    }
+                    let (y0, y1) = (ty * ch, (ty1 * ch).min(lh));
+                    if sums_bytes > MAX_BAND_SUMS_BYTES {
+                        return Err(slide_err(
+                            name,
+                            format!(
+                                "level {level}: rows {y0}..{y1} ({lw} px wide, in chunks {ch} px \
+                                 tall) need {} MiB to reduce, more than the {} MiB allowed",
+                                sums_bytes >> 20,
+                                MAX_BAND_SUMS_BYTES >> 20
+                            ),
+                        ));
+                    }
+                    let mut band = plan.area.white_band(y0, y1);
+                    let present: Vec<(u32, u32)> = (ty..ty1)
+                        .flat_map(|cy| (0..across).map(move |cx| (cx, cy)))
+                        .filter(|&(cx, cy)| !is_missing(ifd, cx, cy))
+                        .collect();
+                    for group in present.chunks(batch as usize) {
+                        let mut chunks = Vec::with_capacity(group.len());
+                        for &(cx, cy) in group {
+                            let chunk =
+                                match cache.get(ifd.cache_key(cy * across + cx)) {
                                     Some(t) => Chunk::Decoded(t),
                                     None => Chunk::Raw(read_raw_chunk(file, ifd, cx, cy).map_err(
                                         |e| slide_err(name, format!("level {level}, {e}")),
                                     )?),
                                 };
-                                chunks.push((cx, cy, chunk));
+                            chunks.push((cx, cy, chunk));
+                        }
+                        let done = crate::par::map(&chunks, |(cx, cy, chunk)| {
+                            let (tile, fresh) = match chunk {
+                                Chunk::Decoded(t) => (Arc::clone(t), false),
+                                Chunk::Raw(raw) => (
+                                    Arc::new(decode_raw_chunk(
+                                        ifd,
+                                        *cx,
+                                        *cy,
+                                        raw.as_deref(),
+                                        damage,
+                                    )?),
+                                    true,
+                                ),
+                            };
+                            let deficit = plan.area.deficit(&band, cx * cw, cy * ch, &tile);
+                            Ok::<_, String>((deficit, fresh.then_some(tile)))
+                        });
+                        for ((cx, cy, _), result) in chunks.iter().zip(done) {
+                            let (deficit, fresh) = result
+                                .map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
+                            band.subtract(&deficit);
+                            if let Some(tile) = fresh {
+                                decoded[level] += 1;
+                                cache.insert(ifd.cache_key(cy * across + cx), tile);
                             }
                         }
-                        jobs.push((ty, ty1, chunks));
-                        ty = ty1;
                     }
-                    let done = crate::par::map(&jobs, |(ty0, ty1, chunks)| {
-                        reduce_chunks(&plan.area, ifd, (lw, lh), (*ty0, *ty1), chunks, damage)
-                    });
-                    for ((_, ty1, _), result) in jobs.iter().zip(done) {
-                        let (band, fresh) =
-                            result.map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
-                        decoded[level] += fresh.len() as u64;
-                        for (key, tile) in fresh {
-                            cache.insert(key, tile);
-                        }
-                        reducer.add((ty1 * ch).min(lh), band);
-                    }
+                    reducer.add(y1, plan.area.finish_band(band));
+                    ty = ty1;
                 }
                 ((ty_end * ch).min(lh), reducer.into_band())
             }
@@ -274,40 +301,4 @@ impl<R: Read + Seek> Slide<R> {
             size: (ow, oh),
         })
     }
-}
-
-/// Decodes chunk rows `ty0..ty1` of `ifd` (a `lw x lh` level), lays them out as whole rows and
-/// reduces them; also returns the chunks it decoded, for the cache.
-fn reduce_chunks(
-    plan: &AreaPlan,
-    ifd: &ImageIfd,
-    (lw, lh): (u32, u32),
-    (ty0, ty1): (u32, u32),
-    chunks: &[(u32, u32, Chunk)],
-    damage: &DamageLog,
-) -> std::result::Result<(Band, Fresh), String> {
-    let (across, _) = ifd.grid();
-    let (cw, ch) = (ifd.chunk_w, ifd.chunk_h);
-    let y0 = ty0 * ch;
-    let rows = ((ty1 * ch).min(lh)).saturating_sub(y0);
-    let mut band = RgbImage::new(lw, rows);
-    let mut fresh = Vec::new();
-    for (cx, cy, chunk) in chunks {
-        let tile = match chunk {
-            Chunk::Decoded(t) => Arc::clone(t),
-            Chunk::Raw(raw) => {
-                let t = Arc::new(decode_raw_chunk(ifd, *cx, *cy, raw.as_deref(), damage)?);
-                fresh.push((ifd.cache_key(cy * across + cx), Arc::clone(&t)));
-                t
-            }
-        };
-        copy_overlap(
-            &mut band,
-            Rect::new(0, y0, lw, rows),
-            cx * cw,
-            cy * ch,
-            &tile,
-        );
-    }
-    Ok((plan.reduce_band(y0, band.as_raw()), fresh))
 }

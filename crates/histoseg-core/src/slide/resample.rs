@@ -144,6 +144,109 @@ impl AreaPlan {
         band
     }
 
+    /// The bytes [`AreaPlan::white_band`] takes for source rows `y0..y1`.
+    pub fn band_sums_bytes(&self, y0: u32, y1: u32) -> u64 {
+        let first = self.rows[y0 as usize].0;
+        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
+        let touched = u64::from(last_o + u32::from(last_wb > 0) - first + 1);
+        touched * u64::from(self.src_w) * 3 * 4
+    }
+
+    /// Starts the reduction of source rows `y0..y1` tile by tile, as if they were white:
+    /// each tile then takes away what it differs from white ([`AreaPlan::deficit`]), so a
+    /// missing tile costs nothing and no row of the level is ever laid out whole. Rows no
+    /// tile touches stay white without being stored.
+    pub fn white_band(&self, y0: u32, y1: u32) -> TileBand {
+        let first = self.rows[y0 as usize].0;
+        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
+        let last = last_o + u32::from(last_wb > 0);
+        let mut weights = vec![0u32; (last - first + 1) as usize];
+        for j in y0..y1 {
+            let (o, wa, wb) = self.rows[j as usize];
+            weights[(o - first) as usize] += wa;
+            if wb > 0 {
+                weights[(o + 1 - first) as usize] += wb;
+            }
+        }
+        TileBand {
+            y0,
+            y1,
+            first,
+            sums: vec![None; weights.len()],
+            weights,
+            width: self.src_w as usize * 3,
+        }
+    }
+
+    /// What `tile`, placed at `(tx, ty)` in source pixels, takes away from white in the
+    /// column sums of `band`: per output row it touches, the weighted shortfall of its
+    /// columns from 255.
+    pub fn deficit(&self, band: &TileBand, tx: u32, ty: u32, tile: &RgbImage) -> Deficit {
+        let x1 = (tx + tile.width()).min(self.src_w);
+        let width = x1.saturating_sub(tx) as usize * 3;
+        let (j0, j1) = (ty.max(band.y0), (ty + tile.height()).min(band.y1));
+        if j0 >= j1 || width == 0 {
+            return Deficit {
+                x0: 0,
+                row0: 0,
+                rows: Vec::new(),
+            };
+        }
+        let row0 = self.rows[j0 as usize].0;
+        let (last_o, _, last_wb) = self.rows[j1 as usize - 1];
+        let touched = (last_o + u32::from(last_wb > 0) - row0 + 1) as usize;
+        let mut rows = vec![vec![0u32; width]; touched];
+        let stride = tile.width() as usize * 3;
+        for j in j0..j1 {
+            let (o, wa, wb) = self.rows[j as usize];
+            let src = &tile.as_raw()[(j - ty) as usize * stride..][..width];
+            let at = (o - row0) as usize;
+            for (d, &p) in rows[at].iter_mut().zip(src) {
+                *d += wa * u32::from(255 - p);
+            }
+            if wb > 0 {
+                for (d, &p) in rows[at + 1].iter_mut().zip(src) {
+                    *d += wb * u32::from(255 - p);
+                }
+            }
+        }
+        Deficit {
+            x0: tx as usize * 3,
+            row0: (row0 - band.first) as usize,
+            rows,
+        }
+    }
+
+    /// The band reduced: its complete output rows as pixels, the others as partial sums.
+    pub fn finish_band(&self, band: TileBand) -> Band {
+        let mut out = Band {
+            first: 0,
+            pixels: Vec::new(),
+            partial: Vec::new(),
+        };
+        let row = self.dst_w as usize * 3;
+        for ((oy, sums), weight) in (band.first..).zip(band.sums).zip(band.weights) {
+            let (r0, r1) = self.row_ranges[oy as usize];
+            if r0 >= band.y0 && r1 <= band.y1 {
+                if out.pixels.is_empty() {
+                    out.first = oy;
+                }
+                let at = out.pixels.len();
+                match sums {
+                    Some(sums) => {
+                        out.pixels.resize(at + row, 0);
+                        self.finish_row(&sums, &mut out.pixels[at..]);
+                    }
+                    None => out.pixels.resize(at + row, 255),
+                }
+            } else {
+                let sums = sums.unwrap_or_else(|| vec![255 * weight; band.width]);
+                out.partial.push((oy, sums));
+            }
+        }
+        out
+    }
+
     /// Reduces one output row's column sums horizontally into RGB pixels.
     ///
     /// One pass over the source columns, in order: each adds its weighted sums to the output
@@ -191,6 +294,40 @@ impl AreaPlan {
             *px = round(a);
         }
     }
+}
+
+/// Source rows `y0..y1` being reduced tile by tile: for each output row from `first` on
+/// that they touch, the column sums (`None` while still white) and the rows' total weight.
+#[derive(Debug)]
+pub(crate) struct TileBand {
+    y0: u32,
+    y1: u32,
+    first: u32,
+    sums: Vec<Option<Vec<u32>>>,
+    weights: Vec<u32>,
+    width: usize,
+}
+
+impl TileBand {
+    /// Takes a tile's shortfall from white out of the sums.
+    pub fn subtract(&mut self, deficit: &Deficit) {
+        for (i, row) in (deficit.row0..).zip(&deficit.rows) {
+            let (weight, width) = (self.weights[i], self.width);
+            let sums = self.sums[i].get_or_insert_with(|| vec![255 * weight; width]);
+            for (s, d) in sums[deficit.x0..].iter_mut().zip(row) {
+                *s -= d;
+            }
+        }
+    }
+}
+
+/// What one tile takes away from a white band ([`AreaPlan::deficit`]): rows from `row0` of
+/// the band, columns from `x0`.
+#[derive(Debug)]
+pub(crate) struct Deficit {
+    x0: usize,
+    row0: usize,
+    rows: Vec<Vec<u32>>,
 }
 
 /// One band reduced: the output rows it holds whole, and its share of the rows it shares with
@@ -456,6 +593,60 @@ mod tests {
                 joined.add(y1, band);
             }
             prop_assert_eq!(joined.finish(), reduce(&img, dw, dh, h as usize));
+        }
+    }
+
+    /// Reduces `img` tile by tile (`tile` px tiles, bands of one tile row), leaving out the
+    /// tiles `missing` says, which count as white.
+    fn reduce_by_tiles(
+        img: &RgbImage,
+        dst: (u32, u32),
+        tile: u32,
+        missing: impl Fn(u32, u32) -> bool,
+    ) -> RgbImage {
+        let plan = AreaPlan::new(img.width(), img.height(), dst.0, dst.1).unwrap();
+        let mut reducer = Reducer::new(&plan);
+        for ty in (0..img.height()).step_by(tile as usize) {
+            let y1 = (ty + tile).min(img.height());
+            let mut band = plan.white_band(ty, y1);
+            for tx in (0..img.width()).step_by(tile as usize) {
+                if missing(tx, ty) {
+                    continue;
+                }
+                // Edge tiles are whole tiles, padded past the image as a TIFF stores them.
+                let mut t = RgbImage::from_pixel(tile, tile, image::Rgb([0, 0, 0]));
+                image::imageops::replace(
+                    &mut t,
+                    &image::imageops::crop_imm(img, tx, ty, tile, tile).to_image(),
+                    0,
+                    0,
+                );
+                band.subtract(&plan.deficit(&band, tx, ty, &t));
+            }
+            reducer.add(y1, plan.finish_band(band));
+        }
+        reducer.finish()
+    }
+
+    proptest! {
+        #[test]
+        fn tiles_reduce_as_whole_rows_do(
+            w in 1u32..90, h in 1u32..90, dw in 1u32..40, dh in 1u32..40, seed in 0u64..1000,
+            tile in prop::sample::select(vec![16u32, 32]), holes in 0u32..4,
+        ) {
+            let mut img = RgbImage::new(w, h);
+            for (i, p) in img.as_mut().iter_mut().enumerate() {
+                *p = ((i as u64 * 2654435761 + seed) >> 7) as u8;
+            }
+            let missing = |tx: u32, ty: u32| holes > 0 && (tx / tile + ty / tile) % (holes + 1) == 0;
+            let mut white = img.clone();
+            for (x, y, p) in white.enumerate_pixels_mut() {
+                if missing(x - x % tile, y - y % tile) {
+                    *p = image::Rgb([255, 255, 255]);
+                }
+            }
+            let expected = reduce(&white, dw, dh, 7);
+            prop_assert_eq!(reduce_by_tiles(&img, (dw, dh), tile, missing), expected);
         }
     }
 
