@@ -604,7 +604,7 @@ mod tests {
         tile: u32,
         missing: impl Fn(u32, u32) -> bool,
     ) -> RgbImage {
-        let plan = AreaPlan::new(img.width(), img.height(), dst.0, dst.1).unwrap();
+        let plan = AreaPlan::new(img.width(), img.height(), dst.0, dst.1).expect("a plan");
         let mut reducer = Reducer::new(&plan);
         for ty in (0..img.height()).step_by(tile as usize) {
             let y1 = (ty + tile).min(img.height());
@@ -638,7 +638,7 @@ mod tests {
             for (i, p) in img.as_mut().iter_mut().enumerate() {
                 *p = ((i as u64 * 2654435761 + seed) >> 7) as u8;
             }
-            let missing = |tx: u32, ty: u32| holes > 0 && (tx / tile + ty / tile) % (holes + 1) == 0;
+            let missing = |tx: u32, ty: u32| holes > 0 && (tx / tile + ty / tile).is_multiple_of(holes + 1);
             let mut white = img.clone();
             for (x, y, p) in white.enumerate_pixels_mut() {
                 if missing(x - x % tile, y - y % tile) {
