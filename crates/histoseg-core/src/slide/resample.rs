@@ -225,25 +225,29 @@ impl AreaPlan {
             partial: Vec::new(),
         };
         let row = self.dst_w as usize * 3;
+        let mut complete = Vec::new();
         for ((oy, sums), weight) in (band.first..).zip(band.sums).zip(band.weights) {
             let (r0, r1) = self.row_ranges[oy as usize];
             if r0 >= band.y0 && r1 <= band.y1 {
-                if out.pixels.is_empty() {
+                if complete.is_empty() {
                     out.first = oy;
                 }
-                let at = out.pixels.len();
-                match sums {
-                    Some(sums) => {
-                        out.pixels.resize(at + row, 0);
-                        self.finish_row(&sums, &mut out.pixels[at..]);
-                    }
-                    None => out.pixels.resize(at + row, 255),
-                }
+                complete.push(sums);
             } else {
                 let sums = sums.unwrap_or_else(|| vec![255 * weight; band.width]);
                 out.partial.push((oy, sums));
             }
         }
+        // Rows finish on all cores: horizontally, each is a pass over every level column.
+        let finished = crate::par::map(&complete, |sums| match sums {
+            Some(sums) => {
+                let mut pixels = vec![0; row];
+                self.finish_row(sums, &mut pixels);
+                pixels
+            }
+            None => vec![255; row],
+        });
+        out.pixels = finished.concat();
         out
     }
 
