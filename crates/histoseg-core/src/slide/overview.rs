@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::resample::{AreaPlan, Band, Reducer};
 use super::{
-    Backend, DEFAULT_CACHE_BYTES, Slide, check_level, decode_raw_chunk, is_missing, read_raw_chunk,
-    slide_err,
+    Backend, DEFAULT_CACHE_BYTES, ImageIfd, Slide, TiffFile, TileCache, check_level,
+    decode_raw_chunk, is_missing, read_raw_chunk, slide_err,
 };
 use crate::{Error, Result};
 
@@ -36,6 +36,9 @@ pub struct OverviewPart {
     rows_end: u32,
     band: Band,
 }
+
+/// A band's chunk rows `[first, end)` and the chunks stored in them.
+type BandChunks = (u32, u32, Vec<(u32, u32)>);
 
 /// The level an overview reads, its reduction, and the overview's size.
 struct Plan {
@@ -142,79 +145,118 @@ impl<R: Read + Seek> Slide<R> {
                 let (across, down) = ifd.grid();
                 let (cw, ch) = (ifd.chunk_w, ifd.chunk_h.max(1));
                 let (mut ty, ty_end) = slice(down);
-                // Bands of whole chunk rows, at least BAND_ROWS tall, reduced chunk by chunk
-                // from white (missing chunks cost nothing); chunks decoded in batches whose
-                // pixels stay within half the cache budget.
+                // Bands of whole chunk rows, at least BAND_ROWS tall, each reduced chunk by
+                // chunk from white (missing chunks cost nothing). Bands go in groups whose
+                // decoded chunks and sums stay within the cache budget, one band a core; a
+                // band too wide for that is reduced alone, its chunks decoded on all cores in
+                // batches.
                 let per_band = BAND_ROWS.div_ceil(ch).max(1);
                 let chunk_bytes = u64::from(cw) * u64::from(ch) * 3;
-                let batch = (DEFAULT_CACHE_BYTES as u64 / 2 / chunk_bytes.max(1)).clamp(1, 256);
+                let budget = DEFAULT_CACHE_BYTES as u64;
                 let mut reducer = Reducer::starting_at(&plan.area, (ty * ch).min(lh));
                 while ty < ty_end {
-                    let ty1 = (ty + per_band).min(ty_end);
-                    let sums_bytes = plan.area.band_sums_bytes(ty * ch, (ty1 * ch).min(lh));
-                    // Chunk rows wholly missing join the band: white, they cost nothing.
-                    let mut ty1 = ty1;
-                    while ty1 < ty_end && (0..across).all(|cx| is_missing(ifd, cx, ty1)) {
-                        ty1 += 1;
-                    }
-                    let (y0, y1) = (ty * ch, (ty1 * ch).min(lh));
-                    if sums_bytes > MAX_BAND_SUMS_BYTES {
-                        return Err(slide_err(
-                            name,
-                            format!(
-                                "level {level}: rows {y0}..{y1} ({lw} px wide, in chunks {ch} px \
-                                 tall) need {} MiB to reduce, more than the {} MiB allowed",
-                                sums_bytes >> 20,
-                                MAX_BAND_SUMS_BYTES >> 20
-                            ),
-                        ));
-                    }
-                    let mut band = plan.area.white_band(y0, y1);
-                    let present: Vec<(u32, u32)> = (ty..ty1)
-                        .flat_map(|cy| (0..across).map(move |cx| (cx, cy)))
-                        .filter(|&(cx, cy)| !is_missing(ifd, cx, cy))
-                        .collect();
-                    for group in present.chunks(batch as usize) {
-                        let mut chunks = Vec::with_capacity(group.len());
-                        for &(cx, cy) in group {
-                            let chunk =
-                                match cache.get(ifd.cache_key(cy * across + cx)) {
-                                    Some(t) => Chunk::Decoded(t),
-                                    None => Chunk::Raw(read_raw_chunk(file, ifd, cx, cy).map_err(
-                                        |e| slide_err(name, format!("level {level}, {e}")),
-                                    )?),
-                                };
-                            chunks.push((cx, cy, chunk));
-                        }
-                        let done = crate::par::map(&chunks, |(cx, cy, chunk)| {
-                            let (tile, fresh) = match chunk {
-                                Chunk::Decoded(t) => (Arc::clone(t), false),
-                                Chunk::Raw(raw) => (
-                                    Arc::new(decode_raw_chunk(
-                                        ifd,
-                                        *cx,
-                                        *cy,
-                                        raw.as_deref(),
-                                        damage,
-                                    )?),
-                                    true,
+                    let mut group: Vec<BandChunks> = Vec::new();
+                    let mut bytes = 0u64;
+                    while ty < ty_end && group.len() < 64 {
+                        let mut ty1 = (ty + per_band).min(ty_end);
+                        let sums_bytes = plan.area.band_sums_bytes(ty * ch, (ty1 * ch).min(lh));
+                        if sums_bytes > MAX_BAND_SUMS_BYTES {
+                            return Err(slide_err(
+                                name,
+                                format!(
+                                    "level {level}: rows from {} ({lw} px wide, in chunks {ch} \
+                                     px tall) need {} MiB to reduce, more than the {} MiB allowed",
+                                    ty * ch,
+                                    sums_bytes >> 20,
+                                    MAX_BAND_SUMS_BYTES >> 20
                                 ),
-                            };
-                            let deficit = plan.area.deficit(&band, cx * cw, cy * ch, &tile);
-                            Ok::<_, String>((deficit, fresh.then_some(tile)))
-                        });
-                        for ((cx, cy, _), result) in chunks.iter().zip(done) {
-                            let (deficit, fresh) = result
-                                .map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
-                            band.subtract(&deficit);
-                            if let Some(tile) = fresh {
+                            ));
+                        }
+                        // Chunk rows wholly missing join the band: white, they cost nothing.
+                        while ty1 < ty_end && (0..across).all(|cx| is_missing(ifd, cx, ty1)) {
+                            ty1 += 1;
+                        }
+                        let present: Vec<(u32, u32)> = (ty..ty1)
+                            .flat_map(|cy| (0..across).map(move |cx| (cx, cy)))
+                            .filter(|&(cx, cy)| !is_missing(ifd, cx, cy))
+                            .collect();
+                        let cost = sums_bytes + present.len() as u64 * chunk_bytes;
+                        if !group.is_empty() && bytes + cost > budget {
+                            break;
+                        }
+                        bytes += cost;
+                        group.push((ty, ty1, present));
+                        ty = ty1;
+                    }
+                    let read = |file: &mut TiffFile<R>, cache: &mut TileCache, cx, cy| {
+                        chunk_or_cached(file, cache, ifd, cx, cy)
+                            .map_err(|e| slide_err(name, format!("level {level}, {e}")))
+                    };
+                    let decode = |cx: u32, cy: u32, chunk: &Chunk| match chunk {
+                        Chunk::Decoded(t) => Ok((Arc::clone(t), false)),
+                        Chunk::Raw(raw) => decode_raw_chunk(ifd, cx, cy, raw.as_deref(), damage)
+                            .map(|t| (Arc::new(t), true)),
+                    };
+                    let mut fresh = Vec::new();
+                    if let [(b0, b1, present)] = &group[..]
+                        && bytes > budget
+                    {
+                        let (y0, y1) = (b0 * ch, (b1 * ch).min(lh));
+                        let mut band = plan.area.white_band(y0, y1);
+                        let batch = (budget / 2 / chunk_bytes.max(1)).clamp(1, 256) as usize;
+                        for some in present.chunks(batch) {
+                            let mut chunks = Vec::with_capacity(some.len());
+                            for &(cx, cy) in some {
+                                chunks.push((cx, cy, read(&mut *file, &mut *cache, cx, cy)?));
+                            }
+                            let done = crate::par::map(&chunks, |(cx, cy, chunk)| {
+                                let (tile, new) = decode(*cx, *cy, chunk)?;
+                                let deficit = plan.area.deficit(&band, cx * cw, cy * ch, &tile);
+                                Ok::<_, String>((deficit, new.then_some((*cx, *cy, tile))))
+                            });
+                            for result in done {
+                                let (deficit, new) = result
+                                    .map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
+                                band.subtract(&deficit);
+                                fresh.extend(new);
+                            }
+                            for (cx, cy, tile) in fresh.drain(..) {
                                 decoded[level] += 1;
                                 cache.insert(ifd.cache_key(cy * across + cx), tile);
                             }
                         }
+                        reducer.add(y1, plan.area.finish_band(band, true));
+                        continue;
                     }
-                    reducer.add(y1, plan.area.finish_band(band));
-                    ty = ty1;
+                    let mut jobs = Vec::with_capacity(group.len());
+                    for (b0, b1, present) in &group {
+                        let mut chunks = Vec::with_capacity(present.len());
+                        for &(cx, cy) in present {
+                            chunks.push((cx, cy, read(&mut *file, &mut *cache, cx, cy)?));
+                        }
+                        jobs.push((b0 * ch, (b1 * ch).min(lh), chunks));
+                    }
+                    let done = crate::par::map(&jobs, |(y0, y1, chunks)| {
+                        let mut band = plan.area.white_band(*y0, *y1);
+                        let mut new_tiles = Vec::new();
+                        for (cx, cy, chunk) in chunks {
+                            let (tile, new) = decode(*cx, *cy, chunk)?;
+                            band.subtract(&plan.area.deficit(&band, cx * cw, cy * ch, &tile));
+                            if new {
+                                new_tiles.push((*cx, *cy, tile));
+                            }
+                        }
+                        Ok::<_, String>((plan.area.finish_band(band, false), new_tiles))
+                    });
+                    for ((_, y1, _), result) in jobs.iter().zip(done) {
+                        let (band, new_tiles) =
+                            result.map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
+                        for (cx, cy, tile) in new_tiles {
+                            decoded[level] += 1;
+                            cache.insert(ifd.cache_key(cy * across + cx), tile);
+                        }
+                        reducer.add(*y1, band);
+                    }
                 }
                 ((ty_end * ch).min(lh), reducer.into_band())
             }
@@ -300,5 +342,19 @@ impl<R: Read + Seek> Slide<R> {
             area,
             size: (ow, oh),
         })
+    }
+}
+
+/// Chunk `(cx, cy)` of `ifd`: from the cache, or its stored bytes.
+fn chunk_or_cached<R: Read + Seek>(
+    file: &mut TiffFile<R>,
+    cache: &mut TileCache,
+    ifd: &ImageIfd,
+    cx: u32,
+    cy: u32,
+) -> std::result::Result<Chunk, String> {
+    match cache.get(ifd.cache_key(cy * ifd.grid().0 + cx)) {
+        Some(t) => Ok(Chunk::Decoded(t)),
+        None => read_raw_chunk(file, ifd, cx, cy).map(Chunk::Raw),
     }
 }

@@ -217,8 +217,9 @@ impl AreaPlan {
         }
     }
 
-    /// The band reduced: its complete output rows as pixels, the others as partial sums.
-    pub fn finish_band(&self, band: TileBand) -> Band {
+    /// The band reduced: its complete output rows as pixels (on all cores when `parallel`),
+    /// the others as partial sums.
+    pub fn finish_band(&self, band: TileBand, parallel: bool) -> Band {
         let mut out = Band {
             first: 0,
             pixels: Vec::new(),
@@ -238,15 +239,20 @@ impl AreaPlan {
                 out.partial.push((oy, sums));
             }
         }
-        // Rows finish on all cores: horizontally, each is a pass over every level column.
-        let finished = crate::par::map(&complete, |sums| match sums {
+        let finish = |sums: &Option<Vec<u32>>| match sums {
             Some(sums) => {
                 let mut pixels = vec![0; row];
                 self.finish_row(sums, &mut pixels);
                 pixels
             }
             None => vec![255; row],
-        });
+        };
+        // Horizontally, each row is a pass over every level column.
+        let finished = if parallel {
+            crate::par::map(&complete, finish)
+        } else {
+            complete.iter().map(finish).collect()
+        };
         out.pixels = finished.concat();
         out
     }
@@ -627,7 +633,7 @@ mod tests {
                 );
                 band.subtract(&plan.deficit(&band, tx, ty, &t));
             }
-            reducer.add(y1, plan.finish_band(band));
+            reducer.add(y1, plan.finish_band(band, ty % (2 * tile) == 0));
         }
         reducer.finish()
     }
