@@ -108,6 +108,8 @@ struct Walk<'a, R> {
 
 /// An element header: tag, header length, value length (`None` when undefined).
 type Header = ((u16, u16), u64, Option<u64>);
+/// The pixel data element: where it starts, its header length, its value length.
+type PixelData = (u64, u64, Option<u64>);
 
 impl<R: Read + Seek> Walk<'_, R> {
     fn header(&mut self, at: u64, explicit: bool) -> Result<Header, String> {
@@ -296,7 +298,7 @@ impl<R: Read + Seek> Walk<'_, R> {
 
     /// Where the pixel data element starts, and its header and value lengths (`None` when
     /// the file ends first).
-    fn find_pixel_data(&mut self) -> Result<Option<(u64, u64, Option<u64>)>, String> {
+    fn find_pixel_data(&mut self) -> Result<Option<PixelData>, String> {
         let (mut at, _) = self.meta()?;
         while at < self.len {
             let (tag, head, len) = self.header(at, self.explicit)?;
@@ -307,29 +309,16 @@ impl<R: Read + Seek> Walk<'_, R> {
         }
         Ok(None)
     }
-
-    fn pixel_data(&mut self) -> Result<(u64, u64, Option<u64>), String> {
-        self.find_pixel_data()?
-            .ok_or_else(|| "has no pixel data".to_string())
-    }
 }
 
 /// Each frame's bytes in the file: the fragments of encapsulated pixel data (one a frame), or
 /// slices of native pixel data.
 fn frame_ranges<R: Read + Seek>(
-    r: &mut R,
-    len: u64,
-    explicit: bool,
+    walk: &mut Walk<'_, R>,
+    (at, head, value_len): PixelData,
     frames: u64,
     frame_bytes: Option<u64>,
 ) -> Result<Vec<(u64, u64)>, String> {
-    let mut walk = Walk {
-        r,
-        len,
-        explicit,
-        elements: 0,
-    };
-    let (at, head, value_len) = walk.pixel_data()?;
     match (value_len, frame_bytes) {
         (Some(l), Some(each)) => {
             if l < frames * each {
@@ -394,7 +383,7 @@ pub(crate) fn read_image<R: Read + Seek>(r: &mut R, source: usize) -> Result<Dic
         }
         _ => true,
     };
-    walk.find_pixel_data()?;
+    let pixel_data = walk.find_pixel_data()?;
     r.seek(SeekFrom::Start(0))
         .map_err(|e| format!("cannot read: {e}"))?;
     let obj: DefaultDicomObject = OpenFileOptions::new()
@@ -476,8 +465,14 @@ pub(crate) fn read_image<R: Read + Seek>(r: &mut R, source: usize) -> Result<Dic
             "{tiles} tiles is more than the {MAX_FRAMES} accepted"
         ));
     }
-    let explicit = syntax != IMPLICIT_LITTLE_ENDIAN;
-    let ranges = frame_ranges(r, len, explicit, frames, frame_bytes)?;
+    let pixel_data = pixel_data.ok_or("has no pixel data")?;
+    let mut walk = Walk {
+        r: &mut *r,
+        len,
+        explicit: syntax != IMPLICIT_LITTLE_ENDIAN,
+        elements: 0,
+    };
+    let ranges = frame_ranges(&mut walk, pixel_data, frames, frame_bytes)?;
     let sparse = text(&obj, tags::DIMENSION_ORGANIZATION_TYPE).as_deref() != Some("TILED_FULL");
     // Each tile's frame: in order for TILED_FULL, from the per-frame positions if sparse.
     let mut offsets = vec![0u64; tiles as usize];

@@ -197,7 +197,6 @@ impl<R: Read + Seek> Slide<R> {
                         Chunk::Raw(raw) => decode_raw_chunk(ifd, cx, cy, raw.as_deref(), damage)
                             .map(|t| (Arc::new(t), true)),
                     };
-                    let mut fresh = Vec::new();
                     if let [(b0, b1, present)] = &group[..]
                         && bytes > budget
                     {
@@ -218,11 +217,10 @@ impl<R: Read + Seek> Slide<R> {
                                 let (deficit, new) = result
                                     .map_err(|e| slide_err(name, format!("level {level}, {e}")))?;
                                 band.subtract(&deficit);
-                                fresh.extend(new);
-                            }
-                            for (cx, cy, tile) in fresh.drain(..) {
-                                decoded[level] += 1;
-                                cache.insert(ifd.cache_key(cy * across + cx), tile);
+                                if let Some((cx, cy, tile)) = new {
+                                    decoded[level] += 1;
+                                    cache.insert(ifd.cache_key(cy * across + cx), tile);
+                                }
                             }
                         }
                         reducer.add(y1, plan.area.finish_band(band, true));

@@ -108,9 +108,7 @@ impl AreaPlan {
             return band;
         }
         let y1 = y0 + n;
-        let first = self.rows[y0 as usize].0;
-        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
-        let last = last_o + u32::from(last_wb > 0);
+        let (first, last) = self.touched_rows(y0, y1);
         let mut sums = vec![0u32; stride];
         for oy in first..=last {
             let (r0, r1) = self.row_ranges[oy as usize];
@@ -144,12 +142,16 @@ impl AreaPlan {
         band
     }
 
+    /// The first and last output rows source rows `y0..y1` (not empty) touch.
+    fn touched_rows(&self, y0: u32, y1: u32) -> (u32, u32) {
+        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
+        (self.rows[y0 as usize].0, last_o + u32::from(last_wb > 0))
+    }
+
     /// The bytes [`AreaPlan::white_band`] takes for source rows `y0..y1`.
     pub fn band_sums_bytes(&self, y0: u32, y1: u32) -> u64 {
-        let first = self.rows[y0 as usize].0;
-        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
-        let touched = u64::from(last_o + u32::from(last_wb > 0) - first + 1);
-        touched * u64::from(self.src_w) * 3 * 4
+        let (first, last) = self.touched_rows(y0, y1);
+        u64::from(last - first + 1) * u64::from(self.src_w) * 3 * 4
     }
 
     /// Starts the reduction of source rows `y0..y1` tile by tile, as if they were white:
@@ -157,9 +159,7 @@ impl AreaPlan {
     /// missing tile costs nothing and no row of the level is ever laid out whole. Rows no
     /// tile touches stay white without being stored.
     pub fn white_band(&self, y0: u32, y1: u32) -> TileBand {
-        let first = self.rows[y0 as usize].0;
-        let (last_o, _, last_wb) = self.rows[y1 as usize - 1];
-        let last = last_o + u32::from(last_wb > 0);
+        let (first, last) = self.touched_rows(y0, y1);
         let mut weights = vec![0u32; (last - first + 1) as usize];
         for j in y0..y1 {
             let (o, wa, wb) = self.rows[j as usize];
@@ -192,10 +192,8 @@ impl AreaPlan {
                 rows: Vec::new(),
             };
         }
-        let row0 = self.rows[j0 as usize].0;
-        let (last_o, _, last_wb) = self.rows[j1 as usize - 1];
-        let touched = (last_o + u32::from(last_wb > 0) - row0 + 1) as usize;
-        let mut rows = vec![vec![0u32; width]; touched];
+        let (row0, last) = self.touched_rows(j0, j1);
+        let mut rows = vec![vec![0u32; width]; (last - row0 + 1) as usize];
         let stride = tile.width() as usize * 3;
         for j in j0..j1 {
             let (o, wa, wb) = self.rows[j as usize];
